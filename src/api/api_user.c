@@ -1,0 +1,107 @@
+/*
+ * api_user.c — the caller's own account: registration (R9), password login
+ * (R10), logout, reading and updating the own row (R28, R29), and changing
+ * the own password (R30).
+ */
+#include "api.h"
+#include "../core/config_store.h"
+#include "../core/ratelimit.h"
+#include "../core/session.h"
+#include "../core/user.h"
+#include "../util/timeutil.h"
+
+#define REGISTER_BUCKET "user-register"
+#define REGISTER_WINDOW 3600
+
+static int reply_user(struct api_ctx *c, int64_t user_id, bool admin)
+{
+    json_t *row = NULL;
+    int rc = user_read(c->db, user_id, admin, &row, &c->err);
+    if (rc)
+        return rc;
+    api_set_data(c, row);
+    return 0;
+}
+
+static bool registration_allowed(struct api_ctx *c)
+{
+    json_t *v = config_store_lookup(c->db, "billing", "allow_user_register_api");
+    bool off = v && ((json_is_integer(v) && json_integer_value(v) == 0) || json_is_false(v) ||
+                     (json_is_string(v) && strcmp(json_string_value(v), "0") == 0));
+    json_decref(v);
+    return !off;
+}
+
+int api_user_register(struct api_ctx *c)
+{
+    int64_t id;
+    if (!registration_allowed(c))
+        return api_fail(c, 403, "Registration of new users is prohibited");
+    if (!ratelimit_exempt(c->req->client_ip, c->cfg->trusted_ips))
+        ratelimit_hit(REGISTER_BUCKET, c->req->client_ip, REGISTER_WINDOW, time_now());
+    const char *login = args_str(c->args, "login");
+    const char *pw = args_str(c->args, "password");
+    if (!login || !pw)
+        return api_fail(c, 400, "login and password must be strings");
+    json_t *fields = json_pack("{s:{s:s}}", "settings", "ip", c->req->client_ip);
+    int rc = user_create(c->db, login, pw, c->cfg->min_password_length, fields, &id, &c->err);
+    json_decref(fields);
+    return rc ? rc : reply_user(c, id, false);
+}
+
+static int start_session(struct api_ctx *c, int64_t user_id, char token[SESSION_TOKEN_LEN + 1])
+{
+    int rc = session_create(c->db, user_id, NULL, token, &c->err);
+    if (rc == 0)
+        rc = user_touch_login(c->db, user_id, time_now(), &c->err);
+    return rc;
+}
+
+int api_user_auth(struct api_ctx *c)
+{
+    char token[SESSION_TOKEN_LEN + 1];
+    int64_t id;
+    const char *login = args_str(c->args, "login");
+    const char *pw = args_str(c->args, "password");
+    if (!login || !pw)
+        return api_fail(c, 400, "login and password must be strings");
+    int rc = api_password_login(c, login, pw, &id);
+    if (rc == 0)
+        rc = start_session(c, id, token);
+    if (rc)
+        return rc;
+    c->err_header = false;
+    api_set_data(c, json_pack("{s:s}", "id", token));
+    return 0;
+}
+
+int api_user_logout(struct api_ctx *c)
+{
+    if (c->session_token) {
+        int rc = session_delete(c->db, c->session_token, &c->err);
+        if (rc)
+            return rc;
+    }
+    api_set_data(c, json_array());
+    return 0;
+}
+
+int api_user_get(struct api_ctx *c)
+{
+    return reply_user(c, c->user_id, c->auth_admin);
+}
+
+int api_user_update(struct api_ctx *c)
+{
+    int rc = user_update(c->db, c->user_id, c->args, false, &c->err);
+    return rc ? rc : reply_user(c, c->user_id, c->auth_admin);
+}
+
+int api_user_passwd(struct api_ctx *c)
+{
+    const char *pw = args_str(c->args, "password");
+    if (!pw)
+        return api_fail(c, 400, "password must be a string");
+    int rc = user_set_password(c->db, c->user_id, pw, c->cfg->min_password_length, &c->err);
+    return rc ? rc : reply_user(c, c->user_id, c->auth_admin);
+}

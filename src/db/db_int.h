@@ -1,0 +1,68 @@
+/*
+ * db_int.h — internals shared by db.c and the two engine back ends.
+ * Nothing outside src/db includes this file.
+ */
+#ifndef BILLD_DB_INT_H
+#define BILLD_DB_INT_H
+
+#include "db.h"
+#include "../util/buf.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+struct pg_conn;
+
+struct db_cell {
+    size_t off; /* into db_result.data; SIZE_MAX = NULL */
+    size_t len;
+};
+
+struct db_result {
+    int rows, cols;
+    int64_t changed;
+    char **colnames;        /* owned */
+    struct db_cell *cells;  /* rows * cols, grown while filling */
+    size_t cells_cap;
+    struct buf data;        /* cell bytes, each NUL-terminated */
+};
+
+#define DB_STMT_CACHE 64
+
+struct db_stmt_slot {
+    char *sql;                 /* owned key */
+    struct sqlite3_stmt *stmt;
+    uint64_t last_use;
+};
+
+struct db {
+    enum db_engine engine;
+    bool in_tx;
+    char *url;               /* owned copy, for reconnects */
+    struct sqlite3 *lite;
+    struct pg_conn *pg;      /* PGconn */
+    struct db_stmt_slot cache[DB_STMT_CACHE];
+    uint64_t use_clock;
+};
+
+/* Result building (db.c). */
+struct db_result *db_result_new(int cols);
+void db_result_set_colname(struct db_result *r, int col, const char *name);
+/* Starts a new row; then call db_result_put once per column in order. */
+void db_result_add_row(struct db_result *r);
+void db_result_put(struct db_result *r, int col, const void *p, size_t len, bool is_null);
+
+/* Engine entry points. */
+int db_sqlite_open(const char *path, struct db *db, struct err *e);
+void db_sqlite_close(struct db *db);
+int db_sqlite_query(struct db *db, const char *sql, const struct db_value *params, int nparams,
+                    struct db_result **out, struct err *e);
+int db_sqlite_script(struct db *db, const char *sql, struct err *e);
+
+int db_pg_open(const char *url, struct db *db, struct err *e);
+void db_pg_close(struct db *db);
+int db_pg_query(struct db *db, const char *sql, const struct db_value *params, int nparams,
+                struct db_result **out, struct err *e);
+int db_pg_script(struct db *db, const char *sql, struct err *e);
+int db_pg_reconnect(struct db *db, struct err *e);
+
+#endif

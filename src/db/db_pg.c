@@ -1,0 +1,176 @@
+/*
+ * db_pg.c — the PostgreSQL (libpq) back end of db.h.
+ *
+ * Statements go through PQexecParams in text format, except blob parameters,
+ * which are sent in binary format; bytea result columns are unescaped so
+ * callers get raw bytes as with SQLite. SQLSTATEs are mapped to err codes.
+ */
+#include "db_int.h"
+#include "../util/log.h"
+
+#include <libpq-fe.h>
+
+#define BYTEAOID 17
+#define PGCONN(db) ((PGconn *)(db)->pg)
+
+static void silence_notices(void *arg, const char *msg)
+{
+    UNUSED(arg);
+    log_debug("postgres notice", "text=\"%.*s\"", (int)strcspn(msg, "\n\""), msg);
+}
+
+static int connect_now(struct db *db, struct err *e)
+{
+    PGconn *c = PQconnectdb(db->url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        const char *m = PQerrorMessage(c);
+        log_error("postgres connect failed", "err=\"%.*s\"", (int)strcspn(m, "\n\""), m);
+        PQfinish(c);
+        return err_set(e, ERR_IO, "Can't connect to DB");
+    }
+    PQsetNoticeProcessor(c, silence_notices, NULL);
+    PGresult *res = PQexec(c, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
+    PQclear(res);
+    db->pg = (struct pg_conn *)c;
+    return 0;
+}
+
+int db_pg_open(const char *url, struct db *db, struct err *e)
+{
+    UNUSED(url);
+    return connect_now(db, e);
+}
+
+void db_pg_close(struct db *db)
+{
+    PQfinish(PGCONN(db));
+    db->pg = NULL;
+}
+
+int db_pg_reconnect(struct db *db, struct err *e)
+{
+    db_pg_close(db);
+    db->in_tx = false;
+    return connect_now(db, e);
+}
+
+static int map_error(struct db *db, PGresult *res, const char *sql, struct err *e)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(PGCONN(db));
+    char q[300];
+    log_q(q, sizeof(q), sql);
+    if (PQstatus(PGCONN(db)) != CONNECTION_OK) {
+        log_error("postgres connection lost", "err=\"%.*s\"", (int)strcspn(msg, "\n\""), msg);
+        return err_set(e, ERR_IO, "Can't connect to DB");
+    }
+    log_debug("postgres error", "state=%s err=\"%.*s\" sql=%s", state ? state : "-",
+              (int)strcspn(msg, "\n\""), msg, q);
+    if (!state)
+        return err_set(e, ERR_INTERNAL, "database error");
+    if (strcmp(state, "23505") == 0)
+        return err_set(e, ERR_CONFLICT, "duplicate value");
+    if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
+        return err_set(e, ERR_INVALID, "constraint failed: %.*s", (int)strcspn(msg, "\n"), msg);
+    if (strcmp(state, "55P03") == 0 || strcmp(state, "40001") == 0 ||
+        strcmp(state, "40P01") == 0 || strcmp(state, "57014") == 0)
+        return err_set(e, ERR_BUSY, "database is busy");
+    if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+        return err_set(e, ERR_IO, "Can't connect to DB");
+    log_error("postgres error", "state=%s err=\"%.*s\" sql=%s", state,
+              (int)strcspn(msg, "\n\""), msg, q);
+    return err_set(e, ERR_INTERNAL, "database error");
+}
+
+static void put_cell(struct db_result *r, PGresult *res, int row, int c)
+{
+    if (PQgetisnull(res, row, c)) {
+        db_result_put(r, c, NULL, 0, true);
+        return;
+    }
+    const char *v = PQgetvalue(res, row, c);
+    size_t len = (size_t)PQgetlength(res, row, c);
+    if (PQftype(res, c) == BYTEAOID) {
+        size_t n = 0;
+        unsigned char *raw = PQunescapeBytea((const unsigned char *)v, &n);
+        db_result_put(r, c, raw, n, false);
+        PQfreemem(raw);
+        return;
+    }
+    if (PQftype(res, c) == 16 /* bool */) {
+        db_result_put(r, c, v[0] == 't' ? "1" : "0", 1, false);
+        return;
+    }
+    db_result_put(r, c, v, len, false);
+}
+
+int db_pg_query(struct db *db, const char *sql, const struct db_value *params, int nparams,
+                struct db_result **out, struct err *e)
+{
+    const char **values = xcalloc((size_t)(nparams ? nparams : 1), sizeof(char *));
+    int *lengths = xcalloc((size_t)(nparams ? nparams : 1), sizeof(int));
+    int *formats = xcalloc((size_t)(nparams ? nparams : 1), sizeof(int));
+    char (*nums)[24] = xcalloc((size_t)(nparams ? nparams : 1), 24);
+    for (int i = 0; i < nparams; i++) {
+        const struct db_value *v = &params[i];
+        switch (v->type) {
+        case DBT_INT:
+            snprintf(nums[i], 24, "%lld", (long long)v->i);
+            values[i] = nums[i];
+            break;
+        case DBT_TEXT:
+            values[i] = v->s;
+            break;
+        case DBT_BLOB:
+            values[i] = v->s ? v->s : "";
+            lengths[i] = (int)v->len;
+            formats[i] = 1;
+            break;
+        default:
+            values[i] = NULL;
+            break;
+        }
+    }
+    PGresult *res = PQexecParams(PGCONN(db), sql, nparams, NULL, values, lengths, formats, 0);
+    free(values);
+    free(lengths);
+    free(formats);
+    free(nums);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        int rc = map_error(db, res, sql, e);
+        PQclear(res);
+        return rc;
+    }
+    if (out) {
+        int cols = PQnfields(res), rows = PQntuples(res);
+        struct db_result *r = db_result_new(cols);
+        for (int c = 0; c < cols; c++)
+            db_result_set_colname(r, c, PQfname(res, c));
+        for (int row = 0; row < rows; row++) {
+            db_result_add_row(r);
+            for (int c = 0; c < cols; c++)
+                put_cell(r, res, row, c);
+        }
+        const char *n = PQcmdTuples(res);
+        r->changed = n && *n ? strtoll(n, NULL, 10) : 0;
+        *out = r;
+    }
+    PQclear(res);
+    return 0;
+}
+
+int db_pg_script(struct db *db, const char *sql, struct err *e)
+{
+    PGresult *res = PQexec(PGCONN(db), sql);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        const char *m = res ? PQresultErrorMessage(res) : PQerrorMessage(PGCONN(db));
+        log_error("postgres script failed", "err=\"%.*s\"", (int)strcspn(m, "\n\""), m);
+        err_set(e, ERR_INTERNAL, "%.*s", (int)strcspn(m, "\n"), m);
+        PQclear(res);
+        return ERR_INTERNAL;
+    }
+    PQclear(res);
+    return 0;
+}

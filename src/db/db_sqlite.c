@@ -1,0 +1,225 @@
+/*
+ * db_sqlite.c — the SQLite back end of db.h.
+ *
+ * SQL uses PostgreSQL's `$N` placeholders. SQLite accepts them as named
+ * parameters but numbers them by first appearance, so values are bound by
+ * looking up the index of the name "$N" (stack.md §3.1). Prepared statements
+ * are kept in a small per-connection cache keyed by SQL text.
+ */
+#include "db_int.h"
+#include "../util/log.h"
+
+#include <sqlite3.h>
+
+static int map_error(struct db *db, int rc, const char *sql, struct err *e)
+{
+    char q[300];
+    int ext = sqlite3_extended_errcode(db->lite);
+    log_q(q, sizeof(q), sql);
+    log_debug("sqlite error", "rc=%d ext=%d err=\"%s\" sql=%s", rc, ext,
+              sqlite3_errmsg(db->lite), q);
+    switch (ext) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        return err_set(e, ERR_CONFLICT, "duplicate value");
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+    case SQLITE_CONSTRAINT_CHECK:
+    case SQLITE_CONSTRAINT_NOTNULL:
+    case SQLITE_CONSTRAINT_DATATYPE:
+        return err_set(e, ERR_INVALID, "constraint failed: %s", sqlite3_errmsg(db->lite));
+    default:
+        break;
+    }
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return err_set(e, ERR_BUSY, "database is busy");
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_FULL:
+        log_error("sqlite i/o error", "rc=%d err=\"%s\"", rc, sqlite3_errmsg(db->lite));
+        return err_set(e, ERR_IO, "Can't connect to DB");
+    default:
+        log_error("sqlite error", "rc=%d err=\"%s\" sql=%s", rc, sqlite3_errmsg(db->lite), q);
+        return err_set(e, ERR_INTERNAL, "database error");
+    }
+}
+
+int db_sqlite_open(const char *path, struct db *db, struct err *e)
+{
+    static const char *setup =
+        "PRAGMA journal_mode=WAL;"
+        "PRAGMA busy_timeout=5000;"
+        "PRAGMA foreign_keys=ON;"
+        "PRAGMA synchronous=FULL;"
+        "PRAGMA trusted_schema=OFF;";
+    int rc = sqlite3_open_v2(path, &db->lite,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        err_set(e, ERR_IO, "cannot open SQLite database %s: %s", path,
+                db->lite ? sqlite3_errmsg(db->lite) : "out of memory");
+        sqlite3_close(db->lite);
+        db->lite = NULL;
+        return ERR_IO;
+    }
+    sqlite3_extended_result_codes(db->lite, 1);
+    char *msg = NULL;
+    rc = sqlite3_exec(db->lite, setup, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        err_set(e, ERR_IO, "cannot set up SQLite database %s: %s", path, msg ? msg : "?");
+        sqlite3_free(msg);
+        sqlite3_close(db->lite);
+        db->lite = NULL;
+        return ERR_IO;
+    }
+    return 0;
+}
+
+void db_sqlite_close(struct db *db)
+{
+    for (int i = 0; i < DB_STMT_CACHE; i++) {
+        sqlite3_finalize(db->cache[i].stmt);
+        free(db->cache[i].sql);
+    }
+    sqlite3_close(db->lite);
+    db->lite = NULL;
+}
+
+/* Returns a cached or newly prepared statement, reset and unbound. */
+static int prepare(struct db *db, const char *sql, sqlite3_stmt **out, struct err *e)
+{
+    struct db_stmt_slot *victim = &db->cache[0];
+    db->use_clock++;
+    for (int i = 0; i < DB_STMT_CACHE; i++) {
+        struct db_stmt_slot *s = &db->cache[i];
+        if (s->sql && strcmp(s->sql, sql) == 0) {
+            s->last_use = db->use_clock;
+            sqlite3_reset(s->stmt);
+            sqlite3_clear_bindings(s->stmt);
+            *out = s->stmt;
+            return 0;
+        }
+        if (!s->sql || s->last_use < victim->last_use)
+            victim = s;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v3(db->lite, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK)
+        return map_error(db, rc, sql, e);
+    sqlite3_finalize(victim->stmt);
+    free(victim->sql);
+    victim->sql = xstrdup(sql);
+    victim->stmt = st;
+    victim->last_use = db->use_clock;
+    *out = st;
+    return 0;
+}
+
+static int bind_params(struct db *db, sqlite3_stmt *st, const struct db_value *params,
+                       int nparams, const char *sql, struct err *e)
+{
+    for (int n = 1; n <= nparams; n++) {
+        char name[16];
+        snprintf(name, sizeof(name), "$%d", n);
+        int idx = sqlite3_bind_parameter_index(st, name);
+        if (idx == 0)
+            continue; /* parameter not used by this statement text */
+        const struct db_value *v = &params[n - 1];
+        int rc;
+        switch (v->type) {
+        case DBT_INT:
+            rc = sqlite3_bind_int64(st, idx, v->i);
+            break;
+        case DBT_TEXT:
+            rc = sqlite3_bind_text(st, idx, v->s, (int)v->len, SQLITE_TRANSIENT);
+            break;
+        case DBT_BLOB:
+            rc = sqlite3_bind_blob(st, idx, v->s, (int)v->len, SQLITE_TRANSIENT);
+            break;
+        default:
+            rc = sqlite3_bind_null(st, idx);
+            break;
+        }
+        if (rc != SQLITE_OK)
+            return map_error(db, rc, sql, e);
+    }
+    return 0;
+}
+
+static void put_column(struct db_result *r, sqlite3_stmt *st, int c)
+{
+    char num[32];
+    switch (sqlite3_column_type(st, c)) {
+    case SQLITE_NULL:
+        db_result_put(r, c, NULL, 0, true);
+        break;
+    case SQLITE_INTEGER:
+        snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, c));
+        db_result_put(r, c, num, strlen(num), false);
+        break;
+    case SQLITE_FLOAT:
+        snprintf(num, sizeof(num), "%.17g", sqlite3_column_double(st, c));
+        db_result_put(r, c, num, strlen(num), false);
+        break;
+    case SQLITE_BLOB: {
+        const void *p = sqlite3_column_blob(st, c);
+        db_result_put(r, c, p, (size_t)sqlite3_column_bytes(st, c), false);
+        break;
+    }
+    default: {
+        const unsigned char *t = sqlite3_column_text(st, c);
+        db_result_put(r, c, t, (size_t)sqlite3_column_bytes(st, c), false);
+        break;
+    }
+    }
+}
+
+int db_sqlite_query(struct db *db, const char *sql, const struct db_value *params, int nparams,
+                    struct db_result **out, struct err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(db, sql, &st, e);
+    if (rc)
+        return rc;
+    rc = bind_params(db, st, params, nparams, sql, e);
+    if (rc)
+        return rc;
+    int cols = sqlite3_column_count(st);
+    struct db_result *r = db_result_new(cols);
+    for (int c = 0; c < cols; c++)
+        db_result_set_colname(r, c, sqlite3_column_name(st, c));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        db_result_add_row(r);
+        for (int c = 0; c < cols; c++)
+            put_column(r, st, c);
+    }
+    if (rc != SQLITE_DONE) {
+        rc = map_error(db, rc, sql, e);
+        sqlite3_reset(st);
+        db_result_free(r);
+        return rc;
+    }
+    r->changed = sqlite3_changes64(db->lite);
+    sqlite3_reset(st);
+    if (out)
+        *out = r;
+    else
+        db_result_free(r);
+    return 0;
+}
+
+int db_sqlite_script(struct db *db, const char *sql, struct err *e)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db->lite, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        log_error("sqlite script failed", "err=\"%s\"", msg ? msg : "?");
+        err_set(e, ERR_INTERNAL, "%s", msg ? msg : "script failed");
+        sqlite3_free(msg);
+        return ERR_INTERNAL;
+    }
+    return 0;
+}

@@ -1,0 +1,432 @@
+/*
+ * http.c — the libmicrohttpd wrapper (see http.h): daemon options, the
+ * access handler state machine (headers → body → answer), framing checks,
+ * body limits, client addresses and the access log.
+ */
+#include "http.h"
+#include "../util/log.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct http_app app;
+    struct http_options opt;
+    int port;
+};
+
+static atomic_uint_fast64_t request_counter;
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- responses ---- */
+
+void http_response_init(struct http_response *resp)
+{
+    memset(resp, 0, sizeof(*resp));
+    resp->status = 200;
+    resp->content_type = "application/json; charset=utf-8";
+}
+
+void http_response_free(struct http_response *resp)
+{
+    free(resp->body);
+    for (int i = 0; i < resp->nheaders; i++) {
+        free(resp->header_names[i]);
+        free(resp->header_values[i]);
+    }
+    resp->body = NULL;
+    resp->nheaders = 0;
+}
+
+void http_response_header(struct http_response *resp, const char *name, const char *value)
+{
+    if (resp->nheaders >= HTTP_MAX_HEADERS)
+        return;
+    resp->header_names[resp->nheaders] = xstrdup(name);
+    resp->header_values[resp->nheaders] = xstrdup(value);
+    resp->nheaders++;
+}
+
+void http_response_body(struct http_response *resp, char *body, size_t len, const char *ctype)
+{
+    free(resp->body);
+    resp->body = body;
+    resp->len = len;
+    if (ctype)
+        resp->content_type = ctype;
+}
+
+void http_response_text(struct http_response *resp, int status, const char *text, const char *ctype)
+{
+    resp->status = status;
+    http_response_body(resp, xstrdup(text), strlen(text), ctype);
+}
+
+/* Strips CR/LF from header values we echo, so a response can never be split. */
+static char *header_safe(const char *v)
+{
+    char *s = xstrdup(v);
+    for (char *p = s; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            *p = ' ';
+    return s;
+}
+
+static enum MHD_Result queue(struct http_request *req, struct http_response *resp)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(resp->len, resp->body,
+                                                             MHD_RESPMEM_MUST_FREE);
+    resp->body = NULL; /* now owned by MHD */
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    for (int i = 0; i < resp->nheaders; i++) {
+        char *v = header_safe(resp->header_values[i]);
+        MHD_add_response_header(r, resp->header_names[i], v);
+        free(v);
+    }
+    req->status = resp->status;
+    enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result answer_error(struct http_request *req, int status, const char *msg)
+{
+    struct http_response resp;
+    http_response_init(&resp);
+    char *body = xasprintf("{\"error\":\"%s\",\"status\":%d}", msg, status);
+    http_response_body(&resp, body, strlen(body), NULL);
+    resp.status = status;
+    req->early_status = status;
+    enum MHD_Result ok = queue(req, &resp);
+    http_response_free(&resp);
+    return ok;
+}
+
+/* ---- request inspection ---- */
+
+const char *http_header(const struct http_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_cookie(const struct http_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+struct query_iter {
+    void (*fn)(void *ctx, const char *key, const char *value);
+    void *ctx;
+};
+
+static enum MHD_Result query_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    struct query_iter *it = cls;
+    UNUSED(kind);
+    it->fn(it->ctx, key, value ? value : "");
+    return MHD_YES;
+}
+
+void http_query_foreach(const struct http_request *r,
+                        void (*fn)(void *ctx, const char *key, const char *value), void *ctx)
+{
+    struct query_iter it = { fn, ctx };
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_cb, &it);
+}
+
+struct framing {
+    int content_length;
+    int transfer_encoding;
+    bool bad_te;
+    bool bad_value;
+};
+
+static enum MHD_Result framing_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  size_t key_size, const char *value, size_t value_size)
+{
+    struct framing *f = cls;
+    UNUSED(kind);
+    if (strlen(key) != key_size || (value && strlen(value) != value_size))
+        f->bad_value = true; /* embedded NUL */
+    for (size_t i = 0; value && i < value_size; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            f->bad_value = true;
+    }
+    if (strcasecmp(key, "Content-Length") == 0)
+        f->content_length++;
+    if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        f->transfer_encoding++;
+        if (!value || strcasecmp(value, "chunked") != 0)
+            f->bad_te = true;
+    }
+    return MHD_YES;
+}
+
+/* Returns NULL when the framing is acceptable, else the reason for a 400. */
+static const char *framing_error(struct http_request *req)
+{
+    struct framing f = { 0 };
+    MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, framing_cb, &f);
+    if (f.bad_value)
+        return "Invalid header value";
+    if (f.content_length > 1)
+        return "Duplicate Content-Length";
+    if (f.content_length && f.transfer_encoding)
+        return "Content-Length with Transfer-Encoding";
+    if (f.transfer_encoding > 1 || f.bad_te)
+        return "Unsupported Transfer-Encoding";
+    return NULL;
+}
+
+/* Peers whose X-Real-IP / X-Forwarded-For we believe: loopback and private ranges. */
+static bool is_local_proxy(const char *ip)
+{
+    struct in_addr a;
+    if (strcmp(ip, "::1") == 0)
+        return true;
+    if (inet_pton(AF_INET, ip, &a) != 1)
+        return false;
+    uint32_t v = ntohl(a.s_addr);
+    return (v >> 24) == 127 || (v >> 24) == 10 || (v >> 20) == (172u << 4 | 1) ||
+           (v >> 16) == (192u << 8 | 168);
+}
+
+static bool valid_ip(const char *s)
+{
+    unsigned char tmp[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, s, tmp) == 1 || inet_pton(AF_INET6, s, tmp) == 1;
+}
+
+/* Takes the last entry of an X-Forwarded-For list into out, trimmed. */
+static void last_forwarded(const char *xff, char *out, size_t outlen)
+{
+    const char *p = strrchr(xff, ',');
+    p = p ? p + 1 : xff;
+    while (*p == ' ')
+        p++;
+    snprintf(out, outlen, "%.*s", (int)strcspn(p, " "), p);
+}
+
+static void resolve_client_ip(struct http_request *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    snprintf(req->peer_ip, sizeof(req->peer_ip), "unknown");
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                  req->peer_ip, sizeof(req->peer_ip));
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                  req->peer_ip, sizeof(req->peer_ip));
+    snprintf(req->client_ip, sizeof(req->client_ip), "%s", req->peer_ip);
+    if (!is_local_proxy(req->peer_ip))
+        return;
+    char cand[64] = "";
+    const char *real = http_header(req, "X-Real-IP");
+    const char *xff = http_header(req, "X-Forwarded-For");
+    if (real)
+        snprintf(cand, sizeof(cand), "%s", real);
+    else if (xff)
+        last_forwarded(xff, cand, sizeof(cand));
+    if (cand[0] && valid_ip(cand))
+        snprintf(req->client_ip, sizeof(req->client_ip), "%s", cand);
+}
+
+/* Copies url into an owned string with runs of '/' collapsed. */
+static char *normalise_path(const char *url)
+{
+    char *p = xmalloc(strlen(url) + 2), *o = p;
+    for (const char *s = url; *s; s++)
+        if (!(*s == '/' && o > p && o[-1] == '/'))
+            *o++ = *s;
+    if (o == p)
+        *o++ = '/';
+    *o = '\0';
+    return p;
+}
+
+/* ---- the access handler ---- */
+
+static struct http_request *request_new(struct http_server *s, struct MHD_Connection *conn,
+                                        const char *url, const char *method)
+{
+    struct http_request *req = xcalloc(1, sizeof(*req));
+    req->conn = conn;
+    req->method = method;
+    req->path = normalise_path(url);
+    req->body_max = s->opt.max_body;
+    req->started_ns = now_ns();
+    buf_init(&req->body, 0);
+    snprintf(req->id, sizeof(req->id), "%06llx",
+             (unsigned long long)atomic_fetch_add(&request_counter, 1) + 1);
+    resolve_client_ip(req);
+    return req;
+}
+
+static enum MHD_Result on_first_call(struct http_server *s, struct http_request *req)
+{
+    const char *why = framing_error(req);
+    if (why)
+        return answer_error(req, 400, why);
+    s->app.on_headers(req, s->app.ctx);
+    const char *cl = http_header(req, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > req->body_max)
+        return answer_error(req, 413, "Request body too large");
+    return MHD_YES;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls)
+{
+    struct http_server *s = cls;
+    struct http_request *req = *con_cls;
+    UNUSED(version);
+    if (!req) {
+        req = request_new(s, conn, url, method);
+        *con_cls = req;
+        log_set_request_id(req->id);
+        enum MHD_Result r = on_first_call(s, req);
+        log_set_request_id(NULL);
+        return r;
+    }
+    if (req->early_status) {
+        *upload_data_size = 0; /* refused already: discard */
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (req->body.len + *upload_data_size > req->body_max)
+            return answer_error(req, 413, "Request body too large");
+        buf_append(&req->body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    struct http_response resp;
+    http_response_init(&resp);
+    log_set_request_id(req->id);
+    s->app.on_request(req, &resp, s->app.ctx);
+    enum MHD_Result ok = queue(req, &resp);
+    log_set_request_id(NULL);
+    http_response_free(&resp);
+    return ok;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *s = cls;
+    struct http_request *req = *con_cls;
+    UNUSED(conn);
+    if (!req)
+        return;
+    char q[300];
+    log_set_request_id(req->id);
+    if (s->app.on_done)
+        s->app.on_done(req, s->app.ctx);
+    log_write(LOG_INFO, "request", "method=%s path=%s status=%d ip=%s ms=%.3f%s", req->method,
+              log_q(q, sizeof(q), req->path), req->status, req->client_ip,
+              (double)(now_ns() - req->started_ns) / 1e6,
+              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    log_set_request_id(NULL);
+    buf_free(&req->body);
+    free(req->path);
+    free(req);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    UNUSED(cls);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_debug("libmicrohttpd", "detail=\"%.*s\"", (int)strcspn(msg, "\""), msg);
+}
+
+static int make_addr(const struct http_options *opt, struct sockaddr_storage *ss, bool *v6,
+                     struct err *e)
+{
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, opt->host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)opt->port);
+        *v6 = false;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, opt->host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)opt->port);
+        *v6 = true;
+        return 0;
+    }
+    return err_set(e, ERR_INVALID, "LISTEN host must be an IP address, got \"%s\"", opt->host);
+}
+
+int http_start(const struct http_options *opt, const struct http_app *app,
+               struct http_server **out, struct err *e)
+{
+    struct sockaddr_storage ss;
+    bool v6 = false;
+    if (make_addr(opt, &ss, &v6, e))
+        return ERR_INVALID;
+    struct http_server *s = xcalloc(1, sizeof(*s));
+    s->app = *app;
+    s->opt = *opt;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     (v6 ? MHD_USE_IPv6 : 0);
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)opt->port, NULL, NULL, on_access, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads < 2 ? 2 : opt->threads),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)opt->max_connections_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->idle_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, opt->header_memory,
+        MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        free(s);
+        return err_set(e, ERR_IO, "cannot listen on %s:%d (address in use or not permitted)",
+                       opt->host, opt->port);
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : opt->port;
+    *out = s;
+    return 0;
+}
+
+void http_stop(struct http_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}
+
+int http_port(const struct http_server *s)
+{
+    return s->port;
+}
