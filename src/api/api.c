@@ -204,9 +204,10 @@ static void store_splat(struct api_ctx *c)
 
 static int dispatch(struct api_ctx *c)
 {
-    int rc = args_parse(c->req, c->route->flags & RF_RAW_BODY, &c->args, &c->err);
+    struct err e = { 0 };
+    int rc = args_parse(c->req, c->route->flags & RF_RAW_BODY, &c->args, &e);
     if (rc)
-        return api_fail(c, 400, "%s", c->err.msg);
+        return api_fail(c, 400, "%s", e.msg);
     store_splat(c);
     c->db = thread_connection(c->cfg, &c->err);
     if (!c->db)
@@ -254,9 +255,10 @@ int api_list(struct api_ctx *c, const struct model *m, const char *from, struct 
 {
     struct db_result *rows = NULL;
     c->is_list = true;
-    int rc = list_compile(c->db, m, c->args, c->auth_admin, where, &c->page, &c->err);
+    struct err e = { 0 };
+    int rc = list_compile(c->db, m, c->args, c->auth_admin, where, &c->page, &e);
     if (rc)
-        return api_fail(c, 400, "%s", c->err.msg);
+        return api_fail(c, 400, "%s", e.msg);
     rc = list_run(c->db, from, where, &c->page, &rows, &c->items, &c->err);
     if (rc)
         return rc;

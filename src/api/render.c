@@ -140,7 +140,6 @@ static void render_bare(struct api_ctx *c, const char *ctype)
     }
     size_t len;
     char *body = buf_detach(&b, &len);
-    buf_free(&b);
     c->resp->status = 200;
     http_response_body(c->resp, body, len, ctype);
 }

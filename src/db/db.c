@@ -312,6 +312,5 @@ char *db_json_path(const struct db *db, const char *dotted)
         buf_puts(&b, dotted);
     }
     char *path = buf_detach(&b, NULL);
-    buf_free(&b); /* buf_detach re-initialises b */
     return path;
 }

@@ -75,7 +75,8 @@ static int map_error(struct db *db, PGresult *res, const char *sql, struct err *
     if (strcmp(state, "55P03") == 0 || strcmp(state, "40001") == 0 ||
         strcmp(state, "40P01") == 0 || strcmp(state, "57014") == 0)
         return err_set(e, ERR_BUSY, "database is busy");
-    if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+    if ((strncmp(state, "08", 2) == 0 && strcmp(state, "08P01") != 0) ||
+        strncmp(state, "57P", 3) == 0)
         return err_set(e, ERR_IO, "Can't connect to DB");
     log_error("postgres error", "state=%s err=\"%.*s\" sql=%s", state,
               (int)strcspn(msg, "\n\""), msg, q);
@@ -166,6 +167,8 @@ int db_pg_script(struct db *db, const char *sql, struct err *e)
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         const char *m = res ? PQresultErrorMessage(res) : PQerrorMessage(PGCONN(db));
+        if (!m)
+            m = "?";
         log_error("postgres script failed", "err=\"%.*s\"", (int)strcspn(m, "\n\""), m);
         err_set(e, ERR_INTERNAL, "%.*s", (int)strcspn(m, "\n"), m);
         PQclear(res);

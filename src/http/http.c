@@ -21,6 +21,8 @@ struct http_server {
     int port;
 };
 
+#define HTTP_DISCARD_MAX ((size_t)64 << 20)
+
 static atomic_uint_fast64_t request_counter;
 
 static int64_t now_ns(void)
@@ -292,6 +294,28 @@ static enum MHD_Result on_first_call(struct http_server *s, struct http_request 
     return MHD_YES;
 }
 
+/*
+ * Stores a piece of the body. Past body_max (a chunked body, or a lying
+ * Content-Length) the rest is read and dropped so that a JSON 413 can be
+ * answered at the end; past HTTP_DISCARD_MAX the connection is closed.
+ */
+static enum MHD_Result take_upload(struct http_request *req, const char *data, size_t *size)
+{
+    size_t n = *size;
+    *size = 0;
+    if (!req->discarded && req->body.len + n <= req->body_max) {
+        buf_append(&req->body, data, n);
+        return MHD_YES;
+    }
+    if (!req->discarded) {
+        req->discarded = req->body.len;
+        buf_free(&req->body);
+        buf_init(&req->body, 0);
+    }
+    req->discarded += n;
+    return req->discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version,
                                  const char *upload_data, size_t *upload_data_size,
@@ -312,13 +336,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         *upload_data_size = 0; /* refused already: discard */
         return MHD_YES;
     }
-    if (*upload_data_size) {
-        if (req->body.len + *upload_data_size > req->body_max)
-            return answer_error(req, 413, "Request body too large");
-        buf_append(&req->body, upload_data, *upload_data_size);
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
+    if (*upload_data_size)
+        return take_upload(req, upload_data, upload_data_size);
+    if (req->discarded)
+        return answer_error(req, 413, "Request body too large");
     struct http_response resp;
     http_response_init(&resp);
     log_set_request_id(req->id);

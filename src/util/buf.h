@@ -35,7 +35,10 @@ int buf_putc(struct buf *b, char c);
 /* Appends printf-formatted text. Returns 0 or ERR_LIMIT. */
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
-/* Returns the contents as an owned string and leaves b empty (re-initialised). */
+/*
+ * Returns the contents as an owned string (caller frees). b is left released,
+ * as after buf_free(): buf_init() it again before reuse.
+ */
 char *buf_detach(struct buf *b, size_t *len);
 
 #endif
