@@ -289,28 +289,30 @@ static enum MHD_Result on_first_call(struct http_server *s, struct http_request 
         return answer_error(req, 400, why);
     s->app.on_headers(req, s->app.ctx);
     const char *cl = http_header(req, "Content-Length");
-    if (cl && strtoull(cl, NULL, 10) > req->body_max)
+    unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+    if (len > HTTP_DISCARD_MAX)
         return answer_error(req, 413, "Request body too large");
+    req->too_big = len > req->body_max; /* read and drop it, then answer 413 */
     return MHD_YES;
 }
 
 /*
- * Stores a piece of the body. Past body_max (a chunked body, or a lying
- * Content-Length) the rest is read and dropped so that a JSON 413 can be
- * answered at the end; past HTTP_DISCARD_MAX the connection is closed.
+ * Stores a piece of the body. Past body_max the rest is read and dropped, so
+ * that clients which send the whole body before reading still see the JSON
+ * 413 answered at the end; past HTTP_DISCARD_MAX the connection is closed.
  */
 static enum MHD_Result take_upload(struct http_request *req, const char *data, size_t *size)
 {
     size_t n = *size;
     *size = 0;
-    if (!req->discarded && req->body.len + n <= req->body_max) {
+    if (!req->too_big && req->body.len + n <= req->body_max) {
         buf_append(&req->body, data, n);
         return MHD_YES;
     }
-    if (!req->discarded) {
-        req->discarded = req->body.len;
-        buf_free(&req->body);
-        buf_init(&req->body, 0);
+    if (!req->too_big || req->body.len) {
+        req->discarded += req->body.len;
+        buf_reset(&req->body);
+        req->too_big = true;
     }
     req->discarded += n;
     return req->discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
@@ -338,7 +340,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     }
     if (*upload_data_size)
         return take_upload(req, upload_data, upload_data_size);
-    if (req->discarded)
+    if (req->too_big)
         return answer_error(req, 413, "Request body too large");
     struct http_response resp;
     http_response_init(&resp);

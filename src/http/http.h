@@ -35,7 +35,8 @@ struct http_request {
     int status;            /* the answered status, for the access log */
     void *app;             /* per-request data of the application, may be NULL */
     int early_status;      /* set when the request was refused before the body */
-    size_t discarded;      /* body bytes dropped after body_max was passed */
+    bool too_big;          /* the body passes body_max: it is dropped, then 413 */
+    size_t discarded;      /* body bytes dropped */
 };
 
 #define HTTP_MAX_HEADERS 16
