@@ -98,11 +98,11 @@ static void on_headers(struct http_request *req, void *ctx)
         (req->path[strlen(API_PREFIX)] == '/' || req->path[strlen(API_PREFIX)] == '\0')) {
         st->in_api = true;
         st->route_path = req->path[strlen(API_PREFIX)] ? req->path + strlen(API_PREFIX) : "/";
-        st->route = router_match(api_routes, api_routes_count, req->method, st->route_path,
+        st->route = router_match(api_tables, api_tables_count, req->method, st->route_path,
                                  &st->splat);
     } else {
         st->route_path = req->path;
-        st->route = router_match(legacy_routes, legacy_routes_count, req->method, req->path,
+        st->route = router_match(legacy_tables, legacy_tables_count, req->method, req->path,
                                  &st->splat);
     }
     if (st->route && (st->route->flags & RF_LARGE_BODY))

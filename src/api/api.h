@@ -78,11 +78,14 @@ int api_list(struct api_ctx *c, const struct model *m, const char *from, struct 
 /* True when the current request comes from an admin on an /admin/ route or as admin. */
 bool api_caller_admin(const struct api_ctx *c);
 
-/* The route tables (routes.c). */
-extern const struct route api_routes[];
-extern const size_t api_routes_count;
-extern const struct route legacy_routes[];
-extern const size_t legacy_routes_count;
+/* The route tables (routes.c) and the table of each module. */
+extern const struct route_table *const api_tables[];
+extern const size_t api_tables_count;
+extern const struct route_table *const legacy_tables[];
+extern const size_t legacy_tables_count;
+extern const struct route_table api_system_routes, api_user_routes, api_admin_user_routes,
+    api_legacy_routes, api_service_routes, api_server_routes, api_event_routes,
+    api_template_routes, api_config_routes, api_storage_routes;
 
 /* api_auth.c: resolves the caller of c (sets auth_user_id/auth_admin/user_id) or fails. */
 int api_authenticate(struct api_ctx *c);
@@ -92,32 +95,5 @@ int api_password_login(struct api_ctx *c, const char *login, const char *passwor
 
 /* swagger.c: the OpenAPI 3 document of the routes (admin routes only when admin). */
 json_t *api_openapi(bool admin);
-
-/* Handlers. */
-int api_healthcheck(struct api_ctx *c);
-int api_company(struct api_ctx *c);
-int api_version(struct api_ctx *c);
-int api_swagger(struct api_ctx *c);
-int api_swagger_admin(struct api_ctx *c);
-int api_test_echo(struct api_ctx *c);
-
-int api_user_register(struct api_ctx *c);
-int api_user_auth(struct api_ctx *c);
-int api_user_logout(struct api_ctx *c);
-int api_user_get(struct api_ctx *c);
-int api_user_update(struct api_ctx *c);
-int api_user_passwd(struct api_ctx *c);
-
-int api_admin_user_list(struct api_ctx *c);
-int api_admin_user_create(struct api_ctx *c);
-int api_admin_user_update(struct api_ctx *c);
-int api_admin_user_delete(struct api_ctx *c);
-int api_admin_user_search(struct api_ctx *c);
-int api_admin_user_passwd(struct api_ctx *c);
-int api_admin_user_session(struct api_ctx *c);
-
-int api_legacy_auth(struct api_ctx *c);
-int api_legacy_logout(struct api_ctx *c);
-int api_legacy_healthcheck(struct api_ctx *c);
 
 #endif

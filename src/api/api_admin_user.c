@@ -53,7 +53,7 @@ static void admin_user_scope(struct api_ctx *c, struct sqlb *where)
     }
 }
 
-int api_admin_user_list(struct api_ctx *c)
+static int api_admin_user_list(struct api_ctx *c)
 {
     struct sqlb where;
     sqlb_init(&where);
@@ -63,7 +63,7 @@ int api_admin_user_list(struct api_ctx *c)
     return rc;
 }
 
-int api_admin_user_search(struct api_ctx *c)
+static int api_admin_user_search(struct api_ctx *c)
 {
     struct sqlb where;
     const char *text = args_str(c->args, "text");
@@ -101,7 +101,7 @@ int api_admin_user_search(struct api_ctx *c)
     return rc;
 }
 
-int api_admin_user_create(struct api_ctx *c)
+static int api_admin_user_create(struct api_ctx *c)
 {
     int64_t id;
     const char *login = args_str(c->args, "login");
@@ -112,7 +112,7 @@ int api_admin_user_create(struct api_ctx *c)
     return rc ? rc : reply_user(c, id);
 }
 
-int api_admin_user_update(struct api_ctx *c)
+static int api_admin_user_update(struct api_ctx *c)
 {
     int rc = require_user(c, c->user_id);
     if (rc == 0)
@@ -120,7 +120,7 @@ int api_admin_user_update(struct api_ctx *c)
     return rc ? rc : reply_user(c, c->user_id);
 }
 
-int api_admin_user_delete(struct api_ctx *c)
+static int api_admin_user_delete(struct api_ctx *c)
 {
     int rc = require_user(c, c->user_id);
     if (rc == 0)
@@ -131,7 +131,7 @@ int api_admin_user_delete(struct api_ctx *c)
     return 0;
 }
 
-int api_admin_user_passwd(struct api_ctx *c)
+static int api_admin_user_passwd(struct api_ctx *c)
 {
     const char *pw = args_str(c->args, "password");
     if (!pw)
@@ -142,7 +142,7 @@ int api_admin_user_passwd(struct api_ctx *c)
     return rc ? rc : reply_user(c, c->user_id);
 }
 
-int api_admin_user_session(struct api_ctx *c)
+static int api_admin_user_session(struct api_ctx *c)
 {
     char token[SESSION_TOKEN_LEN + 1];
     int rc = require_user(c, c->user_id);
@@ -153,3 +153,24 @@ int api_admin_user_session(struct api_ctx *c)
     api_set_data(c, json_pack("{s:s}", "id", token));
     return 0;
 }
+
+#define R(m, p, a, req, h, fl, tag, sum) { m, p, a, req, h, fl, NULL, NULL, tag, sum, NULL }
+
+static const struct route routes[] = {
+    R("GET", "/admin/user", AUTH_ADMIN, NULL, api_admin_user_list, 0, "admin",
+      "List users (blocked users only when filtered by block)"),                        /* R92 */
+    R("PUT", "/admin/user", AUTH_ADMIN, "login,password", api_admin_user_create, 0, "admin",
+      "Create a user"),                                                                  /* R93 */
+    R("POST", "/admin/user", AUTH_ADMIN, "user_id", api_admin_user_update, 0, "admin",
+      "Update a user"),                                                                  /* R94 */
+    R("DELETE", "/admin/user", AUTH_ADMIN, "user_id", api_admin_user_delete, 0, "admin",
+      "Delete a user (not admins; force=1 for users with money or services)"),         /* R95 */
+    R("GET", "/admin/user/search", AUTH_ADMIN, NULL, api_admin_user_search, 0, "admin",
+      "Search users by login, name, phone, settings or id"),                            /* R96 */
+    R("POST", "/admin/user/passwd", AUTH_ADMIN, "user_id,password", api_admin_user_passwd, 0,
+      "admin", "Set a user's password; ends the user's sessions"),                      /* R97 */
+    R("PUT", "/admin/user/session", AUTH_ADMIN, "user_id", api_admin_user_session,
+      RF_BARE_JSON, "admin", "Create a session for a user"),                             /* R109 */
+};
+
+const struct route_table api_admin_user_routes = ROUTE_TABLE(routes);

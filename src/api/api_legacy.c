@@ -1,7 +1,7 @@
 /*
  * api_legacy.c — the CGI endpoints SHM clients still call outside /shm/v1
- * (api.md §12): /shm/user/auth.cgi (L1) and /shm/user/logout.cgi (L2).
- * Their bodies carry "msg" rather than "error".
+ * (api.md §12): /shm/user/auth.cgi (L1), /shm/user/logout.cgi (L2) and
+ * /shm/healthcheck.cgi (L4). Their bodies carry "msg" rather than "error".
  */
 #include "api.h"
 #include "render.h"
@@ -10,6 +10,14 @@
 #include "../util/timeutil.h"
 
 #define COOKIE_MAX_AGE (31 * 86400)
+
+static int api_legacy_healthcheck(struct api_ctx *c)
+{
+    c->out = API_OUT_CUSTOM;
+    c->resp->status = 204;
+    http_response_body(c->resp, xstrdup(""), 0, "text/plain; charset=utf8");
+    return 0;
+}
 
 static void reply_json(struct api_ctx *c, int status, json_t *body, const char *msg_header)
 {
@@ -22,7 +30,7 @@ static void reply_json(struct api_ctx *c, int status, json_t *body, const char *
     json_decref(body);
 }
 
-int api_legacy_auth(struct api_ctx *c)
+static int api_legacy_auth(struct api_ctx *c)
 {
     char token[SESSION_TOKEN_LEN + 1];
     int64_t id;
@@ -57,7 +65,7 @@ int api_legacy_auth(struct api_ctx *c)
     return 0;
 }
 
-int api_legacy_logout(struct api_ctx *c)
+static int api_legacy_logout(struct api_ctx *c)
 {
     const char *token = http_cookie(c->req, "session_id");
     if (token) {
@@ -71,3 +79,18 @@ int api_legacy_logout(struct api_ctx *c)
                          "session_id=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
     return 0;
 }
+
+#define R(m, p, a, req, h, fl, tag, sum) { m, p, a, req, h, fl, NULL, NULL, tag, sum, NULL }
+
+/* Paths are absolute: these live outside /shm/v1 (api.md §12). */
+static const struct route routes[] = {
+
+    R("POST", "/shm/user/auth.cgi", AUTH_NONE, NULL, api_legacy_auth, RF_NO_TX | RF_HIDDEN,
+      "legacy", "Log in and set the session cookie"),                                    /* L1 */
+    R("*", "/shm/user/logout.cgi", AUTH_NONE, NULL, api_legacy_logout, RF_NO_TX | RF_HIDDEN,
+      "legacy", "Delete the session of the cookie"),                                     /* L2 */
+    R("GET", "/shm/healthcheck.cgi", AUTH_NONE, NULL, api_legacy_healthcheck,
+      RF_NO_TX | RF_HIDDEN, "legacy", "Container health check"),                         /* L4 */
+};
+
+const struct route_table api_legacy_routes = ROUTE_TABLE(routes);

@@ -32,7 +32,7 @@ static bool registration_allowed(struct api_ctx *c)
     return !off;
 }
 
-int api_user_register(struct api_ctx *c)
+static int api_user_register(struct api_ctx *c)
 {
     int64_t id;
     if (!registration_allowed(c))
@@ -57,7 +57,7 @@ static int start_session(struct api_ctx *c, int64_t user_id, char token[SESSION_
     return rc;
 }
 
-int api_user_auth(struct api_ctx *c)
+static int api_user_auth(struct api_ctx *c)
 {
     char token[SESSION_TOKEN_LEN + 1];
     int64_t id;
@@ -75,7 +75,7 @@ int api_user_auth(struct api_ctx *c)
     return 0;
 }
 
-int api_user_logout(struct api_ctx *c)
+static int api_user_logout(struct api_ctx *c)
 {
     if (c->session_token) {
         int rc = session_delete(c->db, c->session_token, &c->err);
@@ -86,18 +86,18 @@ int api_user_logout(struct api_ctx *c)
     return 0;
 }
 
-int api_user_get(struct api_ctx *c)
+static int api_user_get(struct api_ctx *c)
 {
     return reply_user(c, c->user_id, c->auth_admin);
 }
 
-int api_user_update(struct api_ctx *c)
+static int api_user_update(struct api_ctx *c)
 {
     int rc = user_update(c->db, c->user_id, c->args, false, &c->err);
     return rc ? rc : reply_user(c, c->user_id, c->auth_admin);
 }
 
-int api_user_passwd(struct api_ctx *c)
+static int api_user_passwd(struct api_ctx *c)
 {
     const char *pw = args_str(c->args, "password");
     if (!pw)
@@ -105,3 +105,27 @@ int api_user_passwd(struct api_ctx *c)
     int rc = user_set_password(c->db, c->user_id, pw, c->cfg->min_password_length, &c->err);
     return rc ? rc : reply_user(c, c->user_id, c->auth_admin);
 }
+
+#define R(m, p, a, req, h, fl, tag, sum) { m, p, a, req, h, fl, NULL, NULL, tag, sum, NULL }
+
+static const struct route routes[] = {
+
+    /* public (api.md §11.1) */
+    { "PUT", "/user", AUTH_NONE, "login,password", api_user_register, 0, NULL, "user-register",
+      "user", "Register a new user" },                                                  /* R9 */
+    { "POST", "/user/auth", AUTH_NONE, "login,password", api_user_auth,
+      RF_NO_TX | RF_BARE_JSON, NULL, "user-auth", "user", "Log in; returns a session id" }, /* R10 */
+
+    /* the caller's account (api.md §11.2) */
+    R("GET", "/user", AUTH_USER, NULL, api_user_get, 0, "user", "The caller's user row"),  /* R28 */
+    R("POST", "/user", AUTH_USER, NULL, api_user_update, 0, "user",
+      "Update the caller's full_name and phone"),                                        /* R29 */
+    R("POST", "/user/passwd", AUTH_USER, "password", api_user_passwd, 0, "user",
+      "Change the caller's password; ends all sessions"),                                /* R30 */
+    R("POST", "/user/logout", AUTH_USER, NULL, api_user_logout, 0, "user",
+      "End the current session (billd)"),
+
+    /* admin: system and users (api.md §11.5, §11.6) */
+};
+
+const struct route_table api_user_routes = ROUTE_TABLE(routes);

@@ -87,25 +87,35 @@ static json_t *components(void)
     return json_pack("{s:o,s:o}", "schemas", schemas, "securitySchemes", sec);
 }
 
+static void add_route(json_t *paths, const struct route *r)
+{
+    char *path = openapi_path(r);
+    json_t *item = json_object_get(paths, path);
+    if (!item) {
+        item = json_object();
+        json_object_set_new(paths, path, item);
+    }
+    char method[16];
+    snprintf(method, sizeof(method), "%s", r->method);
+    lower(method);
+    json_object_set_new(item, method, operation_of(r));
+    free(path);
+}
+
+static void add_table(json_t *paths, const struct route_table *t, bool admin)
+{
+    for (size_t i = 0; i < t->count; i++) {
+        const struct route *r = &t->routes[i];
+        if (!(r->flags & RF_HIDDEN) && (r->auth != AUTH_ADMIN || admin))
+            add_route(paths, r);
+    }
+}
+
 json_t *api_openapi(bool admin)
 {
     json_t *paths = json_object();
-    for (size_t i = 0; i < api_routes_count; i++) {
-        const struct route *r = &api_routes[i];
-        if ((r->flags & RF_HIDDEN) || (r->auth == AUTH_ADMIN && !admin))
-            continue;
-        char *path = openapi_path(r);
-        json_t *item = json_object_get(paths, path);
-        if (!item) {
-            item = json_object();
-            json_object_set_new(paths, path, item);
-        }
-        char method[16];
-        snprintf(method, sizeof(method), "%s", r->method);
-        lower(method);
-        json_object_set_new(item, method, operation_of(r));
-        free(path);
-    }
+    for (size_t t = 0; t < api_tables_count; t++)
+        add_table(paths, api_tables[t], admin);
     return json_pack("{s:s,s:{s:s,s:s},s:[{s:s}],s:o,s:o,s:[{s:[]},{s:[]},{s:[]}]}",
                      "openapi", "3.0.4", "info", "title",
                      admin ? "billd API (admin)" : "billd API", "version", BILLD_VERSION,

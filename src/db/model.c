@@ -3,6 +3,7 @@
  */
 #include "model.h"
 #include "../core/money.h"
+#include "../core/period.h"
 #include "../util/buf.h"
 #include "../util/strutil.h"
 #include "../util/timeutil.h"
@@ -47,6 +48,8 @@ json_t *model_cell_to_json(enum field_type t, const struct db_result *r, int row
         time_format_local(v, out, sizeof(out));
         return json_string(out);
     }
+    case FT_PERIOD:
+        return period_to_json(db_result_int(r, row, col));
     case FT_JSON: {
         json_t *j = json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
         return j ? j : json_stringn(s, len);
@@ -137,6 +140,11 @@ int model_bind_value(const struct field *f, json_t *v, struct sqlb *b, struct er
                            f->name);
         sqlb_int(b, n);
         return 0;
+    case FT_PERIOD:
+        if (period_from_json(v, &n))
+            return err_set(e, ERR_INVALID, "Field %s: expected a period M.DDHH", f->name);
+        sqlb_int(b, n);
+        return 0;
     case FT_DATE:
         if (!json_is_string(v) || time_parse_local(json_string_value(v), &n))
             return err_set(e, ERR_INVALID, "Field %s: expected a date YYYY-MM-DD HH:MM:SS",
@@ -154,4 +162,55 @@ int model_bind_value(const struct field *f, json_t *v, struct sqlb *b, struct er
     default:
         return bind_text(f, v, b, e);
     }
+}
+
+/* Number of UTF-8 code points in s[0..len). */
+static size_t utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+static bool in_choices(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    for (const char *p = choices; *p;) {
+        size_t len = strcspn(p, "|");
+        if (len == n && strncmp(p, v, n) == 0)
+            return true;
+        p += len + (p[len] == '|');
+    }
+    return false;
+}
+
+static bool is_negative(const json_t *v)
+{
+    if (json_is_integer(v))
+        return json_integer_value(v) < 0;
+    if (json_is_real(v))
+        return json_real_value(v) < 0;
+    return json_is_string(v) && json_string_value(v)[0] == '-';
+}
+
+int model_check_value(const struct field *f, json_t *v, struct err *e)
+{
+    struct sqlb scratch;
+    sqlb_init(&scratch);
+    int rc = model_bind_value(f, v, &scratch, e);
+    sqlb_free(&scratch);
+    if (rc || json_is_null(v))
+        return rc;
+    if ((f->flags & FF_NONNEG) && is_negative(v))
+        return err_set(e, ERR_INVALID, "Field %s: must not be negative", f->name);
+    if (!json_is_string(v))
+        return 0;
+    const char *s = json_string_value(v);
+    if (f->max_len && utf8_chars(s, json_string_length(v)) > f->max_len)
+        return err_set(e, ERR_INVALID, "Field %s: longer than %u characters", f->name, f->max_len);
+    if (f->choices && !in_choices(f->choices, s))
+        return err_set(e, ERR_INVALID, "Field %s: must be one of %s", f->name, f->choices);
+    return 0;
 }

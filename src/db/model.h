@@ -24,6 +24,7 @@ enum field_type {
     FT_DATE,    /* Unix seconds UTC, rendered as local "YYYY-MM-DD HH:MM:SS" */
     FT_JSON,    /* JSON text, rendered nested */
     FT_BLOB,
+    FT_PERIOD,  /* SHM's M.DDHH period, stored as an integer scaled by 10^4 (1.0015 → 10015) */
 };
 
 enum field_flags {
@@ -33,6 +34,7 @@ enum field_flags {
     FF_REQUIRED = 1 << 3,   /* must be present on insert */
     FF_NOFILTER = 1 << 4,   /* never usable in filter/sort (secrets) */
     FF_NOLIST = 1 << 5,     /* never returned by lists (e.g. blob data) */
+    FF_NONNEG = 1 << 6,     /* numbers must be >= 0 */
 };
 
 struct field {
@@ -40,6 +42,8 @@ struct field {
     enum field_type type;
     unsigned flags;
     const char *title; /* for OpenAPI; may be NULL */
+    unsigned max_len;  /* text: longest value in characters; 0 = no limit */
+    const char *choices; /* text: allowed values as "a|b|c"; NULL = any */
 };
 
 struct model {
@@ -78,5 +82,11 @@ struct sqlb;
  * null binds SQL NULL. Returns 0 or ERR_INVALID with "Field <name>: ..." in e.
  */
 int model_bind_value(const struct field *f, json_t *v, struct sqlb *b, struct err *e);
+/*
+ * Checks v against f without binding it: the type conversion of
+ * model_bind_value plus max_len, choices and FF_NONNEG. Returns 0 or
+ * ERR_INVALID with "Field <name>: ..." in e.
+ */
+int model_check_value(const struct field *f, json_t *v, struct err *e);
 
 #endif

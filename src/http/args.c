@@ -56,7 +56,9 @@ int args_parse_form(const char *s, size_t len, json_t *obj, struct err *e)
         if (!jv || strlen(k) != klen)
             rc = err_set(e, ERR_INVALID, "Invalid UTF-8 in form data");
         else if (klen > 0) {
-            json_object_set_new(obj, k, jv);
+            /* json_object_set_new refuses (and releases jv) a key that is not UTF-8 */
+            if (json_object_set_new(obj, k, jv))
+                rc = err_set(e, ERR_INVALID, "Invalid UTF-8 in form data");
             jv = NULL;
         }
         json_decref(jv);
@@ -111,10 +113,12 @@ static void add_query(void *ctx, const char *key, const char *value)
     struct query_ctx *q = ctx;
     json_t *v = json_string(value);
     if (!v || !key) {
+        json_decref(v);
         q->bad = 1;
         return;
     }
-    json_object_set_new(q->args, key, v);
+    if (json_object_set_new(q->args, key, v)) /* key not UTF-8; v is released */
+        q->bad = 1;
 }
 
 int args_parse(const struct http_request *req, bool raw_body, json_t **out, struct err *e)

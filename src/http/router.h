@@ -40,13 +40,22 @@ struct route {
     const char *ratelimit; /* rate-limit bucket checked before the handler, or NULL */
     const char *tag;      /* OpenAPI tag */
     const char *summary;  /* OpenAPI summary */
+    const void *data;     /* handler data, e.g. the resource of a generic handler */
 };
 
+/* The routes of one module (api_<resource>.c exports one). */
+struct route_table {
+    const struct route *routes;
+    size_t count;
+};
+
+#define ROUTE_TABLE(arr) { (arr), ARRAY_SIZE(arr) }
+
 /*
- * Finds the route for method and path in table[0..n). On a splat match
+ * Finds the route for method and path in the tables. On a splat match
  * *splat points into path at the tail. Returns NULL when nothing matches.
  */
-const struct route *router_match(const struct route *table, size_t n, const char *method,
-                                 const char *path, const char **splat);
+const struct route *router_match(const struct route_table *const *tables, size_t ntables,
+                                 const char *method, const char *path, const char **splat);
 
 #endif

@@ -662,6 +662,34 @@ sub _free_port {
     return $port;
 }
 
+# Runs one SQL statement directly on the server's database (sqlite3 or psql) and returns
+# its output rows as a list of strings (columns joined by "|"); croaks on error. For setting
+# up rows that no API creates yet; prefer the API everywhere else.
+sub sql {
+    my ($self, $stmt) = @_;
+    my @cmd;
+    if ($self->{engine} eq 'pg') {
+        @cmd = ('psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', $self->{db_url},
+                '-c', $stmt);
+    } else {
+        (my $file = $self->{db_url}) =~ s{^sqlite://}{};
+        @cmd = ('sqlite3', '-bail', '-cmd', '.timeout 5000', $file, $stmt);
+    }
+    my $pid = open(my $fh, '-|');
+    croak "fork: $!" unless defined $pid;
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        { exec @cmd }
+        print "exec $cmd[0]: $!\n";
+        POSIX::_exit(127);
+    }
+    my @rows = <$fh>;
+    close $fh;
+    croak "sql failed ($stmt): @rows" if $?;
+    chomp @rows;
+    return @rows;
+}
+
 sub _psql {
     my ($url, $sql) = @_;
     my $pid = open(my $fh, '-|');

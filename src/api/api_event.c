@@ -1,0 +1,6 @@
+/*
+ * api_event.c — placeholder while the module is being written (issue 3).
+ */
+#include "api.h"
+
+const struct route_table api_event_routes = { NULL, 0 };

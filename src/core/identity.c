@@ -1,0 +1,4 @@
+/*
+ * identity.c — placeholder while the module is being written (issue 3).
+ */
+#include "identity.h"

@@ -1,0 +1,4 @@
+/*
+ * server.c — placeholder while the module is being written (issue 3).
+ */
+#include "server.h"

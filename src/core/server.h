@@ -1,0 +1,4 @@
+#ifndef BILLD_SERVER_H
+#define BILLD_SERVER_H
+#include "../common.h"
+#endif

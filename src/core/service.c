@@ -1,0 +1,4 @@
+/*
+ * service.c — placeholder while the module is being written (issue 3).
+ */
+#include "service.h"

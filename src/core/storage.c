@@ -1,0 +1,4 @@
+/*
+ * storage.c — placeholder while the module is being written (issue 3).
+ */
+#include "storage.h"

@@ -1,0 +1,4 @@
+#ifndef BILLD_STORAGE_H
+#define BILLD_STORAGE_H
+#include "../common.h"
+#endif
