@@ -42,7 +42,7 @@ int password_hash(const char *pw, char out[PASSWORD_HASH_MAX])
 
 bool password_verify(const char *stored, const char *pw)
 {
-    if (!stored || !str_has_prefix_argon(stored) || strlen(pw) > PASSWORD_MAX_LENGTH)
+    if (!stored || !pw || !str_has_prefix_argon(stored) || strlen(pw) > PASSWORD_MAX_LENGTH)
         return false;
     password_init();
     sem_wait(&hash_slots);

@@ -6,6 +6,7 @@
 #include "ratelimit.h"
 
 #include <arpa/inet.h>
+#include "../util/strutil.h"
 #include <pthread.h>
 
 struct counter {
@@ -42,6 +43,7 @@ static bool in_list(const char *ip, const char *list)
 bool ratelimit_exempt(const char *ip, const char *trusted)
 {
     struct in_addr a4;
+    ip = ip_unmap_v4(ip); /* an IPv4 client seen through a dual-stack socket */
     if (in_list(ip, trusted))
         return true;
     if (strcmp(ip, "::1") == 0)

@@ -149,14 +149,18 @@ static bool admin_settable(const struct field *f)
            strcmp(f->name, "bonus") != 0;
 }
 
-static bool login_taken(struct db *db, const char *login, int64_t except_id, struct err *e)
+/* Returns 0 when login is free, ERR_CONFLICT (409) when another user has it, or a DB error. */
+static int login_free(struct db *db, const char *login, int64_t except_id, struct err *e)
 {
     int64_t n = 0;
     struct db_value p[] = { DB_TEXT(login), DB_INT(except_id) };
-    db_query_int(db,
-                 "SELECT count(*) FROM users WHERE (login = $1 OR login2 = $1) AND user_id <> $2",
-                 p, 2, &n, e);
-    return n > 0;
+    int rc = db_query_int(db,
+                          "SELECT count(*) FROM users WHERE (login = $1 OR login2 = $1)"
+                          " AND user_id <> $2",
+                          p, 2, &n, e);
+    if (rc == 0 && n > 0)
+        rc = err_set_status(e, ERR_CONFLICT, 409, "Login already in use");
+    return rc;
 }
 
 int user_create(struct db *db, const char *login, const char *password, int min_len,
@@ -167,8 +171,8 @@ int user_create(struct db *db, const char *login, const char *password, int min_
     int rc = user_check_login(l, e);
     if (rc == 0)
         rc = user_check_password(password, min_len, e);
-    if (rc == 0 && login_taken(db, l, 0, e))
-        rc = err_set_status(e, ERR_CONFLICT, 409, "Login already in use");
+    if (rc == 0)
+        rc = login_free(db, l, 0, e);
     if (rc == 0 && password_hash(password, hash))
         rc = err_set(e, ERR_INTERNAL, "cannot hash the password");
     if (rc) {
@@ -221,7 +225,10 @@ static int update_money(struct db *db, int64_t user_id, json_t *args, struct err
         return err_set(e, ERR_INVALID, "Field balance/bonus: expected an amount");
     struct db_result *r = NULL;
     struct db_value p[] = { DB_INT(user_id) };
-    int rc = db_query(db, "SELECT balance, bonus FROM users WHERE user_id = $1", p, 1, &r, e);
+    char *sql = xasprintf("SELECT balance, bonus FROM users WHERE user_id = $1%s",
+                          db_sql_for_update(db));
+    int rc = db_query(db, sql, p, 1, &r, e);
+    free(sql);
     if (rc)
         return rc;
     int64_t cur_b = db_result_int(r, 0, 0), cur_bonus = db_result_int(r, 0, 1);
@@ -237,8 +244,8 @@ static int update_login(struct db *db, int64_t user_id, json_t *v, struct sqlb *
         return err_set(e, ERR_INVALID, "Field login: expected a string");
     char *l = xstrdup(json_string_value(v));
     int rc = user_check_login(l, e);
-    if (rc == 0 && login_taken(db, l, user_id, e))
-        rc = err_set_status(e, ERR_CONFLICT, 409, "Login already in use");
+    if (rc == 0)
+        rc = login_free(db, l, user_id, e);
     if (rc == 0)
         sqlb_text(b, l);
     free(l);
@@ -302,6 +309,8 @@ int user_set_password(struct db *db, int64_t user_id, const char *password, int 
     return rc ? rc : session_delete_user(db, user_id, e);
 }
 
+static int delete_rows(struct db *db, int64_t user_id, struct err *e);
+
 int user_delete(struct db *db, int64_t user_id, bool force, struct err *e)
 {
     struct db_result *r = NULL;
@@ -327,9 +336,33 @@ int user_delete(struct db *db, int64_t user_id, bool force, struct err *e)
         return err_set(e, ERR_INVALID, "The user has a non-zero balance or bonus; use force=1");
     if (!force && has_services)
         return err_set(e, ERR_INVALID, "The user has services; use force=1");
-    rc = db_exec(db, "DELETE FROM ledger WHERE user_id = $1", p, 1, NULL, e);
-    if (rc == 0)
-        rc = db_exec(db, "DELETE FROM users WHERE user_id = $1", p, 1, NULL, e);
+    return delete_rows(db, user_id, e);
+}
+
+/*
+ * Removes a user and what exists only for the user (sessions, storage,
+ * profiles, user services). Money history (payments, withdraws, bonuses,
+ * ledger) is kept as the audit trail; a remaining balance or bonus is first
+ * written off through the ledger so the ledger of the id sums to zero.
+ */
+static int delete_rows(struct db *db, int64_t user_id, struct err *e)
+{
+    static const char *const owned[] = {
+        "DELETE FROM storage WHERE user_id = $1",
+        "DELETE FROM profiles WHERE user_id = $1",
+        "DELETE FROM user_services WHERE user_id = $1",
+        "DELETE FROM users WHERE user_id = $1",
+    };
+    struct db_result *r = NULL;
+    struct db_value p[] = { DB_INT(user_id) };
+    int rc = db_query(db, "SELECT balance, bonus FROM users WHERE user_id = $1", p, 1, &r, e);
+    if (rc == 0 && (db_result_int(r, 0, 0) || db_result_int(r, 0, 1)))
+        rc = ledger_adjust(db, user_id, -db_result_int(r, 0, 0), -db_result_int(r, 0, 1),
+                           "user_deleted", "users", user_id, "written off when the user was deleted",
+                           e);
+    db_result_free(r);
+    for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(owned); i++)
+        rc = db_exec(db, owned[i], p, 1, NULL, e);
     return rc;
 }
 
@@ -343,6 +376,8 @@ int user_bootstrap_admin(struct db *db, const char *password, char *generated,
     if (rc || n > 0)
         return rc;
     if (!password) {
+        if (generated_len < 12)
+            return err_set(e, ERR_INVALID, "no room for a generated password");
         password_generate(generated, generated_len);
         password = generated;
     }

@@ -65,7 +65,10 @@ int user_set_password(struct db *db, int64_t user_id, const char *password, int 
                       struct err *e);
 /*
  * Deletes a user. Refuses admins, a non-zero balance or bonus, and existing
- * user services unless force. Returns 0, ERR_NOT_FOUND or ERR_INVALID.
+ * user services unless force. With force, a remaining balance/bonus is
+ * written off through the ledger and the user's services, storage and
+ * profiles go too; payments, withdraws, bonus history and the ledger stay as
+ * the audit trail. Returns 0, ERR_NOT_FOUND or ERR_INVALID.
  */
 int user_delete(struct db *db, int64_t user_id, bool force, struct err *e);
 

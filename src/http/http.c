@@ -5,6 +5,7 @@
  */
 #include "http.h"
 #include "../util/log.h"
+#include "../util/strutil.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -200,6 +201,7 @@ static const char *framing_error(struct http_request *req)
 static bool is_local_proxy(const char *ip)
 {
     struct in_addr a;
+    ip = ip_unmap_v4(ip);
     if (strcmp(ip, "::1") == 0)
         return true;
     if (inet_pton(AF_INET, ip, &a) != 1)

@@ -5,6 +5,7 @@
 #include "strutil.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,6 +84,9 @@ int config_parse_listen(struct config *c, const char *s, struct err *e)
     c->listen_port = (int)p;
     if (colon && colon > s) {
         size_t n = (size_t)(colon - s);
+        if (memchr(s, ':', n) && s[0] != '[')
+            return err_set(e, ERR_INVALID,
+                           "LISTEN: write IPv6 addresses in brackets, e.g. [::1]:8080, got \"%s\"", s);
         if (n >= sizeof(c->listen_host))
             return err_set(e, ERR_INVALID, "LISTEN host is too long");
         memcpy(c->listen_host, s, n);
@@ -105,7 +109,9 @@ static int load_tz(struct config *c, struct err *e)
     const char *name = tz[0] == ':' ? tz + 1 : tz;
     char path[256];
     snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
-    if (strcmp(name, "UTC") != 0 && (strstr(name, "..") || access(path, R_OK) != 0))
+    struct stat st; /* a directory such as "Europe" is readable but is no zone */
+    if (strcmp(name, "UTC") != 0 && (strstr(name, "..") || access(path, R_OK) != 0 ||
+                                     stat(path, &st) != 0 || !S_ISREG(st.st_mode)))
         return err_set(e, ERR_INVALID, "TZ: unknown time zone \"%s\"", tz);
     snprintf(c->tz, sizeof(c->tz), "%s", tz);
     setenv("TZ", c->tz, 1);

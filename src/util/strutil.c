@@ -3,6 +3,8 @@
  */
 #include "strutil.h"
 
+#include <strings.h>
+
 int parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
 {
     size_t i = 0;
@@ -62,4 +64,12 @@ bool str_ct_equal(const char *s, const char *t)
     for (size_t i = 0; i < n; i++)
         d |= (unsigned char)(s[i] ^ t[i]);
     return d == 0;
+}
+
+const char *ip_unmap_v4(const char *ip)
+{
+    size_t n = strlen(ip);
+    if (n > 7 && strncasecmp(ip, "::ffff:", 7) == 0 && memchr(ip + 7, '.', n - 7))
+        return ip + 7;
+    return ip;
 }

@@ -19,6 +19,8 @@ int parse_i64z(const char *s, int64_t min, int64_t max, int64_t *out);
 char *str_lower(char *s);
 /* True if s starts with prefix. */
 bool str_starts(const char *s, const char *prefix);
+/* For an IPv4-mapped IPv6 address ("::ffff:10.0.0.1") the IPv4 part, else ip itself. */
+const char *ip_unmap_v4(const char *ip);
 /* True if s and t are equal; runs in time independent of where they differ. */
 bool str_ct_equal(const char *s, const char *t);
 
