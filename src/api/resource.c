@@ -37,6 +37,8 @@ static int classify(struct api_ctx *c, const struct resource *r, const char *key
     }
     if ((f->flags & FF_KEY) && !create)
         return 0;
+    if (create && f->type != FT_TEXT && json_is_string(v) && json_string_length(v) == 0)
+        return 0; /* SHM: an empty value on insert means "use the default" */
     if (r->owner && strcmp(key, r->owner) == 0)
         return 0; /* ownership comes from the current user, never from input */
     if (model_check_value(f, v, &e))
@@ -191,6 +193,8 @@ int resource_insert(struct api_ctx *c, const struct resource *r, json_t *values,
     returning(r, &b);
     rc = one_row(c, r, &b, row);
     sqlb_free(&b);
+    if (rc == 0 && json_is_integer(json_object_get(values, r->m->key)))
+        rc = db_sync_sequence(c->db, r->m->table, r->m->key, &c->err);
     return rc;
 }
 

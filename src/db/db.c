@@ -272,6 +272,18 @@ void db_result_free(struct db_result *r)
     free(r);
 }
 
+int db_sync_sequence(struct db *db, const char *table, const char *key, struct err *e)
+{
+    if (db->engine != DB_PG)
+        return 0;
+    char *sql = xasprintf("SELECT setval(pg_get_serial_sequence('%s', '%s'),"
+                          " GREATEST((SELECT max(%s) FROM %s), 1))",
+                          table, key, key, table);
+    int rc = db_exec(db, sql, NULL, 0, NULL, e);
+    free(sql);
+    return rc;
+}
+
 /* ---- dialect helpers ---- */
 
 const char *db_sql_ilike(const struct db *db)

@@ -112,6 +112,13 @@ const char *db_result_get(const struct db_result *r, int row, const char *name);
 int64_t db_result_get_int(const struct db_result *r, int row, const char *name);
 void db_result_free(struct db_result *r);
 
+/*
+ * After an insert that chose its own integer key, moves PostgreSQL's identity
+ * sequence of table.key past the largest key (SQLite needs nothing: it takes
+ * max + 1 by itself). Identifiers come from models, never from input.
+ */
+int db_sync_sequence(struct db *db, const char *table, const char *key, struct err *e);
+
 /* Dialect helpers. */
 /* "LIKE" on SQLite (ASCII case-insensitive), "ILIKE" on PostgreSQL. */
 const char *db_sql_ilike(const struct db *db);
