@@ -26,6 +26,9 @@ struct http_server {
 
 static atomic_uint_fast64_t request_counter;
 
+/* Marks a request whose raw URL path holds an encoded NUL ("%00"): refused with 400. */
+static char bad_url_marker;
+
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -268,6 +271,22 @@ static char *normalise_path(const char *url)
 
 /* ---- the access handler ---- */
 
+/*
+ * Sees the raw request target before libmicrohttpd decodes it. The decoded
+ * path is a C string, so "%00" would silently cut it short ("a%00b" → "a"):
+ * such requests are marked here and refused.
+ */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    UNUSED(cls);
+    UNUSED(conn);
+    size_t path_len = strcspn(uri, "?");
+    for (size_t i = 0; i + 2 < path_len; i++)
+        if (uri[i] == '%' && uri[i + 1] == '0' && uri[i + 2] == '0')
+            return &bad_url_marker;
+    return NULL;
+}
+
 static struct http_request *request_new(struct http_server *s, struct MHD_Connection *conn,
                                         const char *url, const char *method)
 {
@@ -328,11 +347,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     struct http_server *s = cls;
     struct http_request *req = *con_cls;
     UNUSED(version);
-    if (!req) {
+    if (!req || req == (void *)&bad_url_marker) {
+        bool bad_url = req != NULL;
         req = request_new(s, conn, url, method);
         *con_cls = req;
         log_set_request_id(req->id);
-        enum MHD_Result r = on_first_call(s, req);
+        enum MHD_Result r = bad_url ? answer_error(req, 400, "Invalid URL: encoded NUL")
+                                    : on_first_call(s, req);
         log_set_request_id(NULL);
         return r;
     }
@@ -360,7 +381,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct http_server *s = cls;
     struct http_request *req = *con_cls;
     UNUSED(conn);
-    if (!req)
+    if (!req || req == (void *)&bad_url_marker)
         return;
     char q[300];
     log_set_request_id(req->id);
@@ -430,6 +451,7 @@ int http_start(const struct http_options *opt, const struct http_app *app,
         MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_END);
     if (!s->daemon) {

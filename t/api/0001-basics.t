@@ -116,6 +116,12 @@ for my $engine (engines()) {
                   . "Connection: close\r\n\r\n{}x");
             is raw_status($t), 400, 'two different Content-Length headers: 400';
 
+            # an encoded NUL would cut the decoded path short ("a%00b" -> "a")
+            $t = $s->raw("GET /shm/v1/healthcheck%00x HTTP/1.1\r\nHost: t\r\n"
+                  . "Connection: close\r\n\r\n");
+            is raw_status($t), 400, 'encoded NUL in the path: 400';
+            like $t, qr/"error":"Invalid URL: encoded NUL"/, 'encoded NUL: JSON error';
+
             $t = $s->raw("POST /shm/v1/user/auth HTTP/1.1\r\nHost: t\r\n"
                   . "Content-Type: application/json\r\nContent-Length: 7\r\n"
                   . "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
