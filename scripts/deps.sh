@@ -4,7 +4,7 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config meson ninja-build libmicrohttpd-dev libjansson-dev
-libsqlite3-dev libpq-dev libsodium-dev libssl-dev libssh-dev"
+libsqlite3-dev libpq-dev libsodium-dev libssl-dev libssh-dev tzdata"
 TEST_PKGS="libcmocka-dev postgresql-15 perl sqlite3"
 
 want="$BUILD_PKGS"

@@ -81,3 +81,52 @@ void money_format(int64_t minor, char *out, size_t outlen)
     snprintf(out, outlen, "%s%llu.%02llu", minor < 0 ? "-" : "", (unsigned long long)(a / 100),
              (unsigned long long)(a % 100));
 }
+
+double money_to_double(int64_t minor)
+{
+    return (double)minor / 100.0;
+}
+
+/* Converts an already integral double to int64, saturating; NaN gives 0. */
+static int64_t to_minor(double v)
+{
+    if (isnan(v))
+        return 0;
+    if (v >= 9.0e18)
+        return INT64_MAX;
+    if (v <= -9.0e18)
+        return INT64_MIN;
+    return (int64_t)v;
+}
+
+int64_t money_from_double(double x)
+{
+    char buf[64];
+    int64_t v = 0;
+    if (isnan(x))
+        return 0;
+    if (fabs(x) >= (double)(MONEY_MAX / 100))
+        return x > 0 ? MONEY_MAX : -MONEY_MAX;
+    snprintf(buf, sizeof(buf), "%.2f", x);
+    if (money_parse(buf, strlen(buf), &v) != 0)
+        return 0;
+    return v;
+}
+
+int64_t money_round(double x)
+{
+    double hundred = x * 100.0;
+    return to_minor(trunc(hundred + 0.5));
+}
+
+int64_t money_round_up(double x)
+{
+    double hundred = x * 100.0;
+    return to_minor(ceil(hundred));
+}
+
+int64_t money_round_down(double x)
+{
+    double hundred = x * 100.0;
+    return to_minor(floor(hundred));
+}
