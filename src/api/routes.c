@@ -17,6 +17,7 @@ const struct route_table *const api_tables[] = {
     &api_template_routes,
     &api_config_routes,
     &api_storage_routes,
+    &api_payment_routes,
 };
 const size_t api_tables_count = ARRAY_SIZE(api_tables);
 
