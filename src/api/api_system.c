@@ -20,9 +20,10 @@ static int api_company(struct api_ctx *c)
 {
     json_t *v = NULL;
     int rc = config_store_get(c->db, "company", &v, &c->err);
-    if (rc == ERR_NOT_FOUND)
+    if (rc == ERR_NOT_FOUND) {
+        err_clear(&c->err); /* a missing key is not an error here */
         v = json_object();
-    else if (rc)
+    } else if (rc)
         return rc;
     api_set_data(c, v);
     return 0;
