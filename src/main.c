@@ -26,6 +26,7 @@ static const struct command commands[] = {
     { "migrate", cmd_migrate, "create or upgrade the database schema" },
     { "user", cmd_user, "manage users: user add LOGIN, user passwd LOGIN" },
     { "check", cmd_check, "verify balances and bonuses against the ledger" },
+    { "identity", cmd_identity, "identity rekey: re-encrypt SSH keys with the current key" },
     { "version", cmd_version, "print the version" },
 };
 

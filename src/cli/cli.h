@@ -16,6 +16,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_identity(int argc, char **argv);
 
 /*
  * Shared start-up: parses the common option --env-file FILE out of argv

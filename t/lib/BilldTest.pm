@@ -155,6 +155,10 @@ sub _spawn {
     # Settings a developer may have in the shell must not leak into the tests.
     delete @env{qw(TRUSTED_IPS MIN_PASSWORD_LENGTH MAX_CONNECTIONS MAX_CONNECTIONS_PER_IP
                    IDLE_TIMEOUT ENABLE_RATE_LIMIT LEGACY_PAYSYSTEMS_PATH)};
+    # a fixed identity-encryption key, so no var/secret.key appears in the working directory
+    delete @env{qw(BILLD_SECRET_KEY BILLD_SECRET_KEY_FILE BILLD_SECRET_KEY_OLD)};
+    $env{BILLD_SECRET_KEY} = '5eed' x 16
+        unless exists $self->{env}{BILLD_SECRET_KEY} || exists $self->{env}{BILLD_SECRET_KEY_FILE};
     while (my ($k, $v) = each %{ $self->{env} }) {
         if (defined $v) { $env{$k} = $v } else { delete $env{$k} }
     }

@@ -33,6 +33,10 @@ static void clear_env(void)
 {
     for (size_t i = 0; i < ARRAY_SIZE(config_vars); i++)
         unsetenv(config_vars[i]);
+    /* a fixed identity key: config_load would otherwise create var/secret.key here */
+    unsetenv("BILLD_SECRET_KEY_FILE");
+    unsetenv("BILLD_SECRET_KEY_OLD");
+    setenv("BILLD_SECRET_KEY", "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed", 1);
 }
 
 static int setup(void **state)
