@@ -5,12 +5,21 @@
  * as component schemas.
  */
 #include "api.h"
+#include "../core/config_store.h"
+#include "../core/event.h"
+#include "../core/identity.h"
+#include "../core/server.h"
+#include "../core/service.h"
+#include "../core/storage.h"
 #include "../core/user.h"
 #include "version.h"
 
 #include <ctype.h>
 
-static const struct model *const schema_models[] = { &user_model };
+static const struct model *const schema_models[] = {
+    &user_model, &service_model, &server_model, &server_group_model, &identity_model,
+    &event_model, &config_model, &storage_model,
+};
 
 /* "/storage/manage/\*" → "/storage/manage/{name}" (owned). */
 static char *openapi_path(const struct route *r)
@@ -62,8 +71,11 @@ static json_t *schema_of(const struct model *m)
     json_t *props = json_object();
     for (size_t i = 0; i < m->nfields; i++) {
         const struct field *f = &m->fields[i];
+        if (f->flags & FF_NOLIST)
+            continue; /* never returned (e.g. private keys, blob data) */
         const char *type = f->type == FT_INT ? "integer"
-                           : f->type == FT_MONEY || f->type == FT_REAL ? "number"
+                           : f->type == FT_MONEY || f->type == FT_REAL || f->type == FT_PERIOD
+                                 ? "number"
                            : f->type == FT_JSON ? "object" : "string";
         json_t *p = json_pack("{s:s}", "type", type);
         if (f->title)
