@@ -5,6 +5,7 @@
  * to rendering (render.c).
  */
 #include "api.h"
+#include "idempotency.h"
 #include "render.h"
 #include "../core/ratelimit.h"
 #include "../util/log.h"
@@ -180,7 +181,7 @@ static int run_in_transaction(struct api_ctx *c)
             return api_fail_msg(c, 503, "Can't connect to DB");
         return rc;
     }
-    rc = c->route->handler(c);
+    rc = idempotency_run(c); /* the handler, honouring an Idempotency-Key header (D8) */
     bool keep = rc == 0 && !args_true(c->args, "dry_run") && !http_header(c->req, "Test");
     if (keep && db_commit(c->db, &c->err)) {
         rc = c->err.code;

@@ -3,9 +3,31 @@
  */
 #include "timeutil.h"
 
+#include <stdatomic.h>
+
+/* The frozen second of the test clock, or TIME_REAL when time_now() reads the real clock. */
+#define TIME_REAL INT64_MIN
+static _Atomic int64_t frozen_at = TIME_REAL;
+
 int64_t time_now(void)
 {
-    return (int64_t)time(NULL);
+    int64_t t = atomic_load_explicit(&frozen_at, memory_order_relaxed);
+    return t != TIME_REAL ? t : (int64_t)time(NULL);
+}
+
+void time_freeze(int64_t t)
+{
+    atomic_store(&frozen_at, t == TIME_REAL ? TIME_REAL + 1 : t); /* INT64_MIN is the "real" mark */
+}
+
+void time_unfreeze(void)
+{
+    atomic_store(&frozen_at, TIME_REAL);
+}
+
+bool time_frozen(void)
+{
+    return atomic_load(&frozen_at) != TIME_REAL;
 }
 
 void time_format_local(int64_t t, char *out, size_t outlen)
