@@ -18,6 +18,7 @@ const struct route_table *const api_tables[] = {
     &api_config_routes,
     &api_storage_routes,
     &api_payment_routes,
+    &api_test_clock_routes,
     &api_user_service_routes,
 };
 const size_t api_tables_count = ARRAY_SIZE(api_tables);
