@@ -12,6 +12,7 @@
 #include "api.h"
 #include "resource.h"
 #include "../billing/bonus.h"
+#include "../billing/forecast.h"
 #include "../billing/payment.h"
 #include "../core/config_store.h"
 #include "../core/money.h"
@@ -252,6 +253,28 @@ static int api_admin_bonus_delete(struct api_ctx *c)
     return 0;
 }
 
+/* ---- forecast ---- */
+
+/* R58: what the caller must pay soon (billing.md §16); days, blocked, consider_today. */
+static int api_user_forecast(struct api_ctx *c)
+{
+    struct forecast_opts o = { .days = 3 };
+    int64_t days;
+    json_t *out = NULL;
+    int rc = args_i64(c->args, "days", &days);
+    if (rc == ERR_INVALID || (rc == 0 && (days < 0 || days > 3650)))
+        return api_fail(c, 400, "Field days: expected a number of days from 0 to 3650");
+    if (rc == 0)
+        o.days = (int)days;
+    o.blocked = args_true(c->args, "blocked");
+    o.consider_today = args_true(c->args, "consider_today");
+    rc = forecast_build(c->db, c->user_id, &o, time_now(), &out, &c->err);
+    if (rc)
+        return rc;
+    api_set_data(c, out);
+    return 0;
+}
+
 /* ---- routes ---- */
 
 #define R(m, p, a, req, h, fl, tag, sum, d) { m, p, a, req, h, fl, NULL, NULL, tag, sum, d }
@@ -259,6 +282,8 @@ static int api_admin_bonus_delete(struct api_ctx *c)
 static const struct route routes[] = {
     R("GET", "/user/pay", AUTH_USER, NULL, api_user_pay_list, 0, "user", "Own payments", NULL),
     /* R57 */
+    R("GET", "/user/pay/forecast", AUTH_USER, NULL, api_user_forecast, 0, "user",
+      "Forecast of payments due soon (days, blocked, consider_today)", NULL),           /* R58 */
     R("PUT", "/admin/user/payment", AUTH_ADMIN, "user_id,money", api_admin_payment, 0, "admin",
       "Make a payment (idempotent by uniq_key)", NULL),                                  /* R98 */
     R("GET", "/admin/user/pay", AUTH_ADMIN, NULL, api_admin_pay_list, 0, "admin",
