@@ -11,6 +11,7 @@
 #include "resource.h"
 #include "../billing/charge.h"
 #include "../billing/pricelist.h"
+#include "../billing/renew.h"
 #include "../billing/usvc.h"
 #include "../billing/withdraw.h"
 #include "../core/money.h"
@@ -616,6 +617,21 @@ static int api_admin_us_spool(struct api_ctx *c)
 
 #define R(m, p, a, req, h, fl, rl, tag, sum, data) { m, p, a, req, h, fl, NULL, rl, tag, sum, data }
 
+/*
+ * POST /admin/billing/renew (billd): one renewal pass now — what the scheduler
+ * runs periodically; with a test clock the only way renewals happen.
+ */
+static int api_admin_renew(struct api_ctx *c)
+{
+    struct renew_stats st;
+    int rc = renew_due(c->db, time_now(), 0, &st, &c->err);
+    if (rc)
+        return rc;
+    api_set_data(c, json_pack("{s:I,s:I,s:I}", "due", (json_int_t)st.due, "touched",
+                              (json_int_t)st.touched, "failed", (json_int_t)st.failed));
+    return 0;
+}
+
 static const struct route routes[] = {
     R("GET", "/user/service", AUTH_USER, NULL, api_user_service_list, 0, NULL, "user-service",
       "The caller's services (REMOVED hidden unless user_service_id is given)", NULL), /* R50 */
@@ -662,6 +678,8 @@ static const struct route routes[] = {
       api_user_service_change, 0, NULL, "admin", "Tariff change", NULL),               /* R123 */
     R("GET", "/admin/user/service/spool", AUTH_ADMIN, "user_id,user_service_id",
       api_admin_us_spool, 0, NULL, "admin", "Spool tasks of a user service", NULL),    /* R124 */
+    R("POST", "/admin/billing/renew", AUTH_ADMIN, NULL, api_admin_renew, RF_NO_TX, NULL, "admin",
+      "Renew every due user service now (billd)", NULL),
 };
 
 const struct route_table api_user_service_routes = ROUTE_TABLE(routes);

@@ -1,0 +1,32 @@
+/*
+ * renew.h — the renewal pass: touch every user service that is due (the
+ * job_prolongate of SHM, billing.md §12; issue 4 item 10).
+ *
+ * A service is due when it is ACTIVE, auto_bill = 1 and expire <= now. Due
+ * services are taken in ascending id order and touched (§11.1) in batches:
+ * one transaction per batch and a savepoint per service, so a service whose
+ * touch fails is rolled back alone (and logged), and a crash loses at most
+ * the uncommitted batch — which the next pass renews, never twice, because
+ * a committed renewal moved its expire past now.
+ */
+#ifndef BILLD_RENEW_H
+#define BILLD_RENEW_H
+
+#include "../db/db.h"
+
+#define RENEW_BATCH 200
+
+struct renew_stats {
+    int64_t due;      /* services found due */
+    int64_t touched;  /* touched without error */
+    int64_t failed;   /* touch failed and was rolled back */
+};
+
+/*
+ * Renews everything due at now, batch services per transaction (0 =
+ * RENEW_BATCH). Must be called outside a transaction. Returns 0 or a
+ * database error (a failing service is not an error of the pass).
+ */
+int renew_due(struct db *db, int64_t now, int batch, struct renew_stats *st, struct err *e);
+
+#endif
