@@ -59,6 +59,22 @@ static int lock_pg(struct db *db, bool lock, struct err *e)
                    p, 1, NULL, e);
 }
 
+/* True when version is recorded in schema_version. */
+static int is_applied(struct db *db, int version, bool *yes, struct err *e)
+{
+    int64_t n = 0;
+    struct db_value p[] = { DB_INT(version) };
+    int rc = db_query_int(db, "SELECT count(*) FROM schema_version WHERE version = $1", p, 1, &n,
+                          e);
+    *yes = n > 0;
+    return rc;
+}
+
+/*
+ * Applies, in version order, every embedded migration not recorded yet — not
+ * only those above the newest applied one, so a migration numbered into a gap
+ * is never skipped.
+ */
 int migrate_run(struct db *db, int *applied, struct err *e)
 {
     int64_t cur = 0;
@@ -73,7 +89,9 @@ int migrate_run(struct db *db, int *applied, struct err *e)
                      "the database is at schema version %lld, newer than this billd (%d)",
                      (long long)cur, migrate_latest());
     for (size_t i = 0; rc == 0 && i < migrations_count; i++) {
-        if (migrations[i].version <= cur)
+        bool done = false;
+        rc = is_applied(db, migrations[i].version, &done, e);
+        if (rc || done)
             continue;
         rc = apply_one(db, &migrations[i], e);
         if (rc == 0)

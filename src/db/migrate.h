@@ -23,8 +23,9 @@ extern const struct migration migrations[];
 extern const size_t migrations_count;
 
 /*
- * Applies every migration newer than the database's version. *applied (may
- * be NULL) receives how many ran. Returns 0 or an error.
+ * Applies every embedded migration the database has not recorded yet, in
+ * version order. *applied (may be NULL) receives how many ran. Returns 0 or
+ * an error.
  */
 int migrate_run(struct db *db, int *applied, struct err *e);
 /* The newest applied version (0 for an empty database) into *out. */
