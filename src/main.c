@@ -28,6 +28,7 @@ static const struct command commands[] = {
     { "check", cmd_check, "verify balances and bonuses against the ledger" },
     { "renew", cmd_renew, "renew every due user service now (safe to re-run)" },
     { "identity", cmd_identity, "identity rekey: re-encrypt SSH keys with the current key" },
+    { "import-shm", cmd_import_shm, "import an SHM database from its MySQL dump" },
     { "version", cmd_version, "print the version" },
 };
 

@@ -4,7 +4,9 @@
  * argument or cookie — in SHM's order — then the blocked check.
  *
  * Password checks go through the credential cache (credcache.h) so scripts
- * that authenticate every request do not pay for argon2 each time. Failed
+ * that authenticate every request do not pay for argon2 each time. A hash
+ * imported from SHM ($7$ PBKDF2 or legacy SHA-1, salted with the login) is
+ * accepted and replaced by argon2id on the first successful login (D17). Failed
  * password logins count toward the per-IP login limit (5 per 3 minutes),
  * whatever credential form carried them.
  */
@@ -14,6 +16,7 @@
 #include "../core/ratelimit.h"
 #include "../core/session.h"
 #include "../core/user.h"
+#include "../util/log.h"
 #include "../util/strutil.h"
 #include "../util/timeutil.h"
 
@@ -47,15 +50,49 @@ static bool login_limited(struct api_ctx *c)
            ratelimit_count(LOGIN_BUCKET, ip, time_now()) >= RATELIMIT_MAX;
 }
 
-/* Verifies pw for the user a, through the credential cache. */
-static bool check_password(const char *login, const char *pw, const struct user_auth *a)
+/*
+ * After a successful check against a hash billd no longer writes (SHM's $7$
+ * or SHA-1 from an import, or weaker argon2id parameters): stores a fresh
+ * argon2id hash (D17). Compare-and-set on the old hash, so a password
+ * changed meanwhile is never overwritten. Returns the hash now stored
+ * (owned), or NULL when nothing changed; failures are only logged — the
+ * login itself has succeeded.
+ */
+static char *upgrade_hash(struct api_ctx *c, const struct user_auth *a, const char *pw)
+{
+    char hash[PASSWORD_HASH_MAX];
+    int64_t changed = 0;
+    struct err e;
+    if (!password_needs_rehash(a->password))
+        return NULL;
+    if (password_hash(pw, hash)) {
+        log_warn("password upgrade failed", "user_id=%lld reason=hash", (long long)a->user_id);
+        return NULL;
+    }
+    struct db_value p[] = { DB_INT(a->user_id), DB_TEXT(a->password), DB_TEXT(hash) };
+    if (db_exec(c->db, "UPDATE users SET password = $3 WHERE user_id = $1 AND password = $2", p,
+                3, &changed, &e)) {
+        log_warn("password upgrade failed", "user_id=%lld code=%d", (long long)a->user_id, e.code);
+        return NULL;
+    }
+    if (changed != 1)
+        return NULL;
+    log_info("password hash upgraded", "user_id=%lld scheme=argon2id", (long long)a->user_id);
+    return xstrdup(hash);
+}
+
+/* Verifies pw for the user a, through the credential cache; upgrades an old hash. */
+static bool check_password(struct api_ctx *c, const char *login, const char *pw,
+                           const struct user_auth *a)
 {
     int64_t now = time_now();
     if (a->password && credcache_check(login, pw, a->password, now))
         return true;
-    if (!password_verify(a->password, pw))
+    if (!password_verify_login(a->password, login, pw))
         return false;
-    credcache_store(login, pw, a->password, now);
+    char *upgraded = upgrade_hash(c, a, pw);
+    credcache_store(login, pw, upgraded ? upgraded : a->password, now);
+    free(upgraded);
     return true;
 }
 
@@ -77,7 +114,7 @@ int api_password_login(struct api_ctx *c, const char *login, const char *passwor
     if (rc)
         return api_fail_msg(c, 503, "Can't connect to DB");
     char *lower = str_lower(xstrdup(login));
-    bool ok = !a.blocked && check_password(lower, password, &a);
+    bool ok = !a.blocked && check_password(c, lower, password, &a);
     free(lower);
     int64_t id = a.user_id;
     user_auth_free(&a);

@@ -17,6 +17,7 @@ int cmd_migrate(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
+int cmd_import_shm(int argc, char **argv);
 int cmd_renew(int argc, char **argv);
 
 /*

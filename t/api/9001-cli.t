@@ -29,9 +29,9 @@ sub billd {
 
 my ($rc, $out) = billd({}, '--help');
 is $rc, 0, 'billd --help';
-like $out, qr/^\s+$_\s/m, "--help lists $_" for qw(serve migrate user check identity renew version);
+like $out, qr/^\s+$_\s/m, "--help lists $_" for qw(serve migrate user check identity renew import-shm version);
 
-for my $cmd (qw(serve migrate user check identity renew)) {
+for my $cmd (qw(serve migrate user check identity renew import-shm)) {
     ($rc, $out) = billd({}, $cmd, '--help');
     is $rc, 0, "billd $cmd --help exits 0";
     like $out, qr/^usage: billd $cmd/m, "billd $cmd --help prints its usage";

@@ -16,6 +16,9 @@ package BilldTest;
 #   }
 #   done_testing;
 #
+# BilldTest->start(engine => $e, prepare => sub { ... }) runs the sub on the fresh database
+# before the server starts (t/api/7001-import.t imports an SHM dump that way).
+#
 # Environment: BILLD_BIN (the billd binary, required), BILLD_TEST_PG_URL (optional; enables
 # the 'pg' engine), BILLD_TEST_ENGINES (optional comma list to restrict the engines),
 # BILLD_TEST_KEEP=1 (keep temp dirs, logs and PostgreSQL databases for inspection).
@@ -125,6 +128,15 @@ sub start {
     }
     else {
         $self->_create_pg_db;
+    }
+    # prepare => sub { my ($s) = @_; ... } runs once the (empty) database exists and before the
+    # server starts on it, e.g. to import data with the billd binary ($s->db_url).
+    if (my $prepare = $o{prepare}) {
+        if (!eval { $prepare->($self); 1 }) {
+            my $why = $@;
+            $self->_drop_pg_db;
+            croak "prepare failed ($engine): $why";
+        }
     }
 
     my $timeout = $o{timeout} // 15;
