@@ -11,11 +11,13 @@ for p in clang libclang-rt-14-dev; do
 done
 mkdir -p build-fuzz
 core="src/util/common.c src/util/buf.c src/util/log.c src/util/strutil.c src/util/timeutil.c
-src/core/money.c src/db/db.c src/db/db_sqlite.c src/db/db_pg.c src/db/sqlb.c src/db/model.c
-src/db/list.c src/http/args.c src/http/http.c"
+src/core/money.c src/core/period.c src/db/db.c src/db/db_sqlite.c src/db/db_pg.c src/db/sqlb.c src/db/model.c
+src/db/list.c src/http/args.c src/http/http.c
+src/template/tpl.c src/template/tpl_value.c src/template/tpl_lex.c src/template/tpl_parse.c
+src/template/tpl_eval.c src/template/tpl_filters.c src/template/tpl_vmethods.c"
 flags="-g -O1 -std=c17 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Isrc -I."
 libs="$(pkg-config --cflags --libs jansson sqlite3 libpq libmicrohttpd) -lm"
-for t in filter form; do
+for t in filter form template; do
     # shellcheck disable=SC2086
     clang $flags fuzz/fuzz_$t.c $core -o build-fuzz/fuzz_$t $libs
     mkdir -p build-fuzz/corpus_$t
