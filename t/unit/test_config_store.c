@@ -10,6 +10,7 @@
 #include "db/db.h"
 #include "db/migrate.h"
 #include "util/log.h"
+#include "testdb.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -277,20 +278,6 @@ static void test_remove_subkey(void **state)
 
 /* ---- setup ---- */
 
-/* url with its database replaced by name (query parameters kept). */
-static int pg_url_with_db(const char *url, const char *name, char *out, size_t outlen)
-{
-    const char *auth = strstr(url, "://");
-    if (!auth)
-        return -1;
-    auth += 3;
-    size_t n = strcspn(auth, "/?");
-    const char *query = strchr(auth + n, '?');
-    int len = snprintf(out, outlen, "%.*s/%s%s", (int)(auth - url + n), url, name,
-                       query ? query : "");
-    return len > 0 && (size_t)len < outlen ? 0 : -1;
-}
-
 static int pg_setup(const char *admin_url)
 {
     struct err e = { 0 };
@@ -305,22 +292,12 @@ static int pg_setup(const char *admin_url)
         return -1;
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s", g_pg_dbname);
     if (db_exec_script(g_pg_admin, sql, &e) ||
-        pg_url_with_db(admin_url, g_pg_dbname, g_pg.url, sizeof(g_pg.url)) ||
+        testdb_pg_url(admin_url, g_pg_dbname, g_pg.url, sizeof(g_pg.url)) ||
         db_open(g_pg.url, &g_pg.db, &e)) {
         fprintf(stderr, "# cannot create the test database: %s\n", e.msg);
         return -1;
     }
     return 0;
-}
-
-static void lite_remove_files(void)
-{
-    char p[160];
-    unlink(g_lite_path);
-    snprintf(p, sizeof(p), "%s-wal", g_lite_path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", g_lite_path);
-    unlink(p);
 }
 
 static int group_setup(void **state)
@@ -330,7 +307,7 @@ static int group_setup(void **state)
     UNUSED(state);
     log_set_level(getenv("BILLD_TEST_LOG") ? LOG_DEBUG : LOG_OFF);
     snprintf(g_lite_path, sizeof(g_lite_path), "/tmp/billd_test_config_%ld.db", (long)getpid());
-    lite_remove_files();
+    testdb_lite_remove(g_lite_path);
     snprintf(g_lite.url, sizeof(g_lite.url), "sqlite://%s", g_lite_path);
     if (db_open(g_lite.url, &g_lite.db, &e)) {
         fprintf(stderr, "# cannot open %s: %s\n", g_lite.url, e.msg);
@@ -346,7 +323,7 @@ static int group_teardown(void **state)
     UNUSED(state);
     db_close(g_lite.db);
     g_lite.db = NULL;
-    lite_remove_files();
+    testdb_lite_remove(g_lite_path);
     db_close(g_pg.db);
     g_pg.db = NULL;
     if (g_pg_admin) {

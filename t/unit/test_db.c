@@ -18,6 +18,7 @@
 #include "db/migrate.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+#include "testdb.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -133,20 +134,6 @@ static bool token_ok(const char *t)
 
 /* ---- fixtures ---- */
 
-/* Builds the URL of database name on the server of url (keeps user, host and options). */
-static int pg_url_with_db(const char *url, const char *name, char *out, size_t outlen)
-{
-    const char *auth = strstr(url, "://");
-    if (!auth)
-        return -1;
-    auth += 3;
-    size_t n = strcspn(auth, "/?");
-    const char *query = strchr(auth + n, '?');
-    int len = snprintf(out, outlen, "%.*s/%s%s", (int)(auth - url + n), url, name,
-                       query ? query : "");
-    return len > 0 && (size_t)len < outlen ? 0 : -1;
-}
-
 static int pg_setup(const char *admin_url)
 {
     struct err e = { 0 };
@@ -164,22 +151,12 @@ static int pg_setup(const char *admin_url)
         fprintf(stderr, "# %s: %s\n", sql, e.msg);
         return -1;
     }
-    if (pg_url_with_db(admin_url, g_pg_dbname, g_pg.url, sizeof(g_pg.url)) ||
+    if (testdb_pg_url(admin_url, g_pg_dbname, g_pg.url, sizeof(g_pg.url)) ||
         db_open(g_pg.url, &g_pg.db, &e)) {
         fprintf(stderr, "# cannot open the test database %s: %s\n", g_pg.url, e.msg);
         return -1;
     }
     return 0;
-}
-
-static void lite_remove_files(void)
-{
-    char p[160];
-    unlink(g_lite_path);
-    snprintf(p, sizeof(p), "%s-wal", g_lite_path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", g_lite_path);
-    unlink(p);
 }
 
 static int group_setup(void **state)
@@ -194,7 +171,7 @@ static int group_setup(void **state)
     if (password_init())
         return -1;
     snprintf(g_lite_path, sizeof(g_lite_path), "/tmp/billd_test_db_%ld.db", (long)getpid());
-    lite_remove_files();
+    testdb_lite_remove(g_lite_path);
     snprintf(g_lite.url, sizeof(g_lite.url), "sqlite://%s", g_lite_path);
     if (db_open(g_lite.url, &g_lite.db, &e)) {
         fprintf(stderr, "# cannot open %s: %s\n", g_lite.url, e.msg);
@@ -210,7 +187,7 @@ static int group_teardown(void **state)
     UNUSED(state);
     db_close(g_lite.db);
     g_lite.db = NULL;
-    lite_remove_files();
+    testdb_lite_remove(g_lite_path);
     db_close(g_pg.db);
     g_pg.db = NULL;
     if (g_pg_admin) {

@@ -15,6 +15,7 @@
 #include "db/migrate.h"
 #include "util/config.h"
 #include "util/log.h"
+#include "testdb.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -584,19 +585,6 @@ static char *stored_key(struct db *db, int64_t id)
     return s;
 }
 
-static int pg_url_with_db(const char *url, const char *name, char *out, size_t outlen)
-{
-    const char *auth = strstr(url, "://");
-    if (!auth)
-        return -1;
-    auth += 3;
-    size_t n = strcspn(auth, "/?");
-    const char *query = strchr(auth + n, '?');
-    int len = snprintf(out, outlen, "%.*s/%s%s", (int)(auth - url + n), url, name,
-                       query ? query : "");
-    return len > 0 && (size_t)len < outlen ? 0 : -1;
-}
-
 static int pg_setup(const char *admin_url)
 {
     struct err e = { 0 };
@@ -610,20 +598,10 @@ static int pg_setup(const char *admin_url)
     snprintf(text, sizeof(text), "CREATE DATABASE %s", g_pg_dbname);
     if (db_exec_script(g_pg_admin, text, &e))
         return fprintf(stderr, "# %s: %s\n", text, e.msg), -1;
-    if (pg_url_with_db(admin_url, g_pg_dbname, g_pg.url, sizeof(g_pg.url)) ||
+    if (testdb_pg_url(admin_url, g_pg_dbname, g_pg.url, sizeof(g_pg.url)) ||
         db_open(g_pg.url, &g_pg.db, &e))
         return fprintf(stderr, "# cannot open %s: %s\n", g_pg.url, e.msg), -1;
     return 0;
-}
-
-static void lite_remove_files(void)
-{
-    char p[160];
-    unlink(g_lite_path);
-    snprintf(p, sizeof(p), "%s-wal", g_lite_path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", g_lite_path);
-    unlink(p);
 }
 
 static int group_setup(void **state)
@@ -637,7 +615,7 @@ static int group_setup(void **state)
     setenv("TZ", "UTC", 1);
     snprintf(g_lite_path, sizeof(g_lite_path), "/tmp/billd_test_identity_%ld.db",
              (long)getpid());
-    lite_remove_files();
+    testdb_lite_remove(g_lite_path);
     snprintf(g_lite.url, sizeof(g_lite.url), "sqlite://%s", g_lite_path);
     if (db_open(g_lite.url, &g_lite.db, &e) || migrate_run(g_lite.db, NULL, &e))
         return fprintf(stderr, "# sqlite: %s\n", e.msg), -1;
@@ -654,7 +632,7 @@ static int group_teardown(void **state)
     char text[160];
     UNUSED(state);
     db_close(g_lite.db);
-    lite_remove_files();
+    testdb_lite_remove(g_lite_path);
     db_close(g_pg.db);
     if (g_pg_admin) {
         snprintf(text, sizeof(text), "DROP DATABASE IF EXISTS %s WITH (FORCE)", g_pg_dbname);

@@ -23,6 +23,7 @@
 #include "db/migrate.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+#include "testdb.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -641,19 +642,6 @@ static void test_db_idempotency_cleanup(void **state)
 
 /* ---- setup ---- */
 
-static int pg_url_with_db(const char *url, const char *name, char *out, size_t outlen)
-{
-    const char *auth = strstr(url, "://");
-    if (!auth)
-        return -1;
-    auth += 3;
-    size_t n = strcspn(auth, "/?");
-    const char *query = strchr(auth + n, '?');
-    int len = snprintf(out, outlen, "%.*s/%s%s", (int)(auth - url + n), url, name,
-                       query ? query : "");
-    return len > 0 && (size_t)len < outlen ? 0 : -1;
-}
-
 static int pg_setup(const char *admin_url)
 {
     struct err e = { 0 };
@@ -671,22 +659,12 @@ static int pg_setup(const char *admin_url)
         fprintf(stderr, "# %s: %s\n", sql, e.msg);
         return -1;
     }
-    if (pg_url_with_db(admin_url, g_pg_dbname, g_pg.url, sizeof(g_pg.url)) ||
+    if (testdb_pg_url(admin_url, g_pg_dbname, g_pg.url, sizeof(g_pg.url)) ||
         db_open(g_pg.url, &g_pg.db, &e) || migrate_run(g_pg.db, NULL, &e)) {
         fprintf(stderr, "# cannot prepare the test database %s: %s\n", g_pg.url, e.msg);
         return -1;
     }
     return 0;
-}
-
-static void lite_remove_files(void)
-{
-    char p[160];
-    unlink(g_lite_path);
-    snprintf(p, sizeof(p), "%s-wal", g_lite_path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", g_lite_path);
-    unlink(p);
 }
 
 static int group_setup(void **state)
@@ -699,7 +677,7 @@ static int group_setup(void **state)
     time_freeze(T_NOW);
     log_set_level(getenv("BILLD_TEST_LOG") ? LOG_DEBUG : LOG_OFF);
     snprintf(g_lite_path, sizeof(g_lite_path), "/tmp/billd_test_payment_%ld.db", (long)getpid());
-    lite_remove_files();
+    testdb_lite_remove(g_lite_path);
     snprintf(g_lite.url, sizeof(g_lite.url), "sqlite://%s", g_lite_path);
     if (db_open(g_lite.url, &g_lite.db, &e) || migrate_run(g_lite.db, NULL, &e)) {
         fprintf(stderr, "# cannot prepare %s: %s\n", g_lite.url, e.msg);
@@ -716,7 +694,7 @@ static int group_teardown(void **state)
     time_unfreeze();
     db_close(g_lite.db);
     g_lite.db = NULL;
-    lite_remove_files();
+    testdb_lite_remove(g_lite_path);
     db_close(g_pg.db);
     g_pg.db = NULL;
     if (g_pg_admin) {
