@@ -131,13 +131,21 @@ static int check_required(struct api_ctx *c)
     return 0;
 }
 
+void api_ratelimit_hit(struct api_ctx *c, const char *bucket, int ttl)
+{
+    if (!ratelimit_exempt(c->req->client_ip, c->cfg->trusted_ips))
+        ratelimit_hit(bucket, c->req->client_ip, ttl, time_now());
+}
+
+bool api_ratelimited(struct api_ctx *c, const char *bucket)
+{
+    return !ratelimit_exempt(c->req->client_ip, c->cfg->trusted_ips) &&
+           ratelimit_count(bucket, c->req->client_ip, time_now()) >= RATELIMIT_MAX;
+}
+
 static int check_ratelimit(struct api_ctx *c)
 {
-    const char *bucket = c->route->ratelimit;
-    const char *ip = c->req->client_ip;
-    if (!bucket || ratelimit_exempt(ip, c->cfg->trusted_ips))
-        return 0;
-    if (ratelimit_count(bucket, ip, time_now()) < RATELIMIT_MAX)
+    if (!c->route->ratelimit || !api_ratelimited(c, c->route->ratelimit))
         return 0;
     c->err.code = ERR_LIMIT;
     return api_fail(c, 429, "429 Too Many Requests");

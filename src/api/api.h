@@ -75,6 +75,14 @@ void api_set_data(struct api_ctx *c, json_t *obj);
  * error already set on c.
  */
 int api_list(struct api_ctx *c, const struct model *m, const char *from, struct sqlb *where);
+/*
+ * Rate limits by client address (api.md §10): api_ratelimit_hit() counts one
+ * action in bucket for a window of ttl seconds, api_ratelimited() tells whether
+ * the bucket is used up. Exempt addresses (private ranges, TRUSTED_IPS) are
+ * never counted.
+ */
+void api_ratelimit_hit(struct api_ctx *c, const char *bucket, int ttl);
+bool api_ratelimited(struct api_ctx *c, const char *bucket);
 /* True when the current request comes from an admin on an /admin/ route or as admin. */
 bool api_caller_admin(const struct api_ctx *c);
 

@@ -13,7 +13,6 @@
 #include "api.h"
 #include "../core/credcache.h"
 #include "../core/password.h"
-#include "../core/ratelimit.h"
 #include "../core/session.h"
 #include "../core/user.h"
 #include "../util/log.h"
@@ -36,18 +35,10 @@ static void make_dummy_hash(void)
 
 static int login_failed(struct api_ctx *c)
 {
-    if (!ratelimit_exempt(c->req->client_ip, c->cfg->trusted_ips))
-        ratelimit_hit(LOGIN_BUCKET, c->req->client_ip, LOGIN_WINDOW, time_now());
+    api_ratelimit_hit(c, LOGIN_BUCKET, LOGIN_WINDOW);
     c->err.code = ERR_AUTH;
     c->err_header = true;
     return api_fail(c, 401, "Incorrect login or password");
-}
-
-static bool login_limited(struct api_ctx *c)
-{
-    const char *ip = c->req->client_ip;
-    return !ratelimit_exempt(ip, c->cfg->trusted_ips) &&
-           ratelimit_count(LOGIN_BUCKET, ip, time_now()) >= RATELIMIT_MAX;
 }
 
 /*
@@ -101,7 +92,7 @@ int api_password_login(struct api_ctx *c, const char *login, const char *passwor
 {
     struct user_auth a = { 0 };
     struct err e;
-    if (login_limited(c)) {
+    if (api_ratelimited(c, LOGIN_BUCKET)) {
         c->err.code = ERR_LIMIT;
         return api_fail(c, 429, "429 Too Many Requests");
     }

@@ -5,7 +5,6 @@
  */
 #include "api.h"
 #include "../core/config_store.h"
-#include "../core/ratelimit.h"
 #include "../core/session.h"
 #include "../core/user.h"
 #include "../util/timeutil.h"
@@ -37,8 +36,7 @@ static int api_user_register(struct api_ctx *c)
     int64_t id;
     if (!registration_allowed(c))
         return api_fail(c, 403, "Registration of new users is prohibited");
-    if (!ratelimit_exempt(c->req->client_ip, c->cfg->trusted_ips))
-        ratelimit_hit(REGISTER_BUCKET, c->req->client_ip, REGISTER_WINDOW, time_now());
+    api_ratelimit_hit(c, REGISTER_BUCKET, REGISTER_WINDOW);
     const char *login = args_str(c->args, "login");
     const char *pw = args_str(c->args, "password");
     if (!login || !pw)

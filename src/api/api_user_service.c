@@ -16,7 +16,6 @@
 #include "../billing/withdraw.h"
 #include "../core/money.h"
 #include "../core/period.h"
-#include "../core/ratelimit.h"
 #include "../core/service.h"
 #include "../db/sqlb.h"
 #include "../util/timeutil.h"
@@ -312,8 +311,8 @@ static int order(struct api_ctx *c, bool admin)
         rc = api_fail(c, 403, "The service is prohibited for registration");
     if (rc)
         return rc;
-    if (!admin && !ratelimit_exempt(c->req->client_ip, c->cfg->trusted_ips))
-        ratelimit_hit(ORDER_BUCKET, c->req->client_ip, ORDER_WINDOW, time_now());
+    if (!admin)
+        api_ratelimit_hit(c, ORDER_BUCKET, ORDER_WINDOW);
     if (admin && ((rc = order_overrides(c, &o)) || (rc = find_existing(c, o.service_id, &usi))))
         return rc;
     if (!usi && (rc = usvc_create(c->db, c->user_id, &o, &usi, &c->err)))
