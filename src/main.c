@@ -29,6 +29,8 @@ static const struct command commands[] = {
     { "renew", cmd_renew, "renew every due user service now (safe to re-run)" },
     { "identity", cmd_identity, "identity rekey: re-encrypt SSH keys with the current key" },
     { "import-shm", cmd_import_shm, "import an SHM database from its MySQL dump" },
+    { "spool", cmd_spool, "run spool workers only (extra nodes on PostgreSQL)" },
+    { "template", cmd_template, "template check FILE|ID: parse a template, report errors" },
     { "version", cmd_version, "print the version" },
 };
 

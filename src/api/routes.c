@@ -20,10 +20,16 @@ const struct route_table *const api_tables[] = {
     &api_payment_routes,
     &api_test_clock_routes,
     &api_user_service_routes,
+    &api_spool_routes,
+    &api_console_routes,
+    &api_transport_routes,
+    &api_transport_http_routes,
+    &api_render_routes,
 };
 const size_t api_tables_count = ARRAY_SIZE(api_tables);
 
 const struct route_table *const legacy_tables[] = {
     &api_legacy_routes,
+    &api_console_legacy_routes,
 };
 const size_t legacy_tables_count = ARRAY_SIZE(legacy_tables);

@@ -19,6 +19,8 @@ int cmd_check(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
 int cmd_import_shm(int argc, char **argv);
 int cmd_renew(int argc, char **argv);
+int cmd_spool(int argc, char **argv);
+int cmd_template(int argc, char **argv);
 
 /*
  * Shared start-up: parses the common option --env-file FILE out of argv
