@@ -93,9 +93,9 @@ static json_t *components(void)
     for (size_t i = 0; i < ARRAY_SIZE(schema_models); i++)
         json_object_set_new(schemas, schema_models[i]->name, schema_of(schema_models[i]));
     json_t *sec = json_pack("{s:{s:s,s:s},s:{s:s,s:s,s:s},s:{s:s,s:s,s:s}}",
-                            "basic", "type", "http", "scheme", "basic",
-                            "session", "type", "apiKey", "in", "header", "name", "session-id",
-                            "cookie", "type", "apiKey", "in", "cookie", "name", "session_id");
+                            "basicAuth", "type", "http", "scheme", "basic",
+                            "sessionAuth", "type", "apiKey", "in", "header", "name", "session-id",
+                            "cookieAuth", "type", "apiKey", "in", "cookie", "name", "session_id");
     return json_pack("{s:o,s:o}", "schemas", schemas, "securitySchemes", sec);
 }
 
@@ -132,5 +132,5 @@ json_t *api_openapi(bool admin)
                      "openapi", "3.0.4", "info", "title",
                      admin ? "billd API (admin)" : "billd API", "version", BILLD_VERSION,
                      "servers", "url", "/shm/v1", "paths", paths, "components", components(),
-                     "security", "basic", "session", "cookie");
+                     "security", "basicAuth", "cookieAuth", "sessionAuth");
 }

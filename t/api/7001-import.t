@@ -140,7 +140,31 @@ my %GOLDEN_DIFFERENT = (
 my %GOLDEN_TODO = (
     49 => 'POST /template/<id> (template rendering through the API) is not implemented yet',
     51 => 'GET /admin/spool is not implemented yet',
-    65 => "billd's swagger.json is generated from its own models: titles and types are not SHM's yet",
+);
+# Pairs compared by their own rule, because billd differs on purpose in part of the answer.
+# 65: billd's OpenAPI document is generated from its route table and models (docs/decisions.md,
+# "OpenAPI document"), so SHM's hand-written titles, tags and the routes billd lacks are not
+# compared; the envelope, the security schemes and the methods of every common path are.
+my %GOLDEN_OWN = (
+    65 => sub {
+        my ($want, $got) = @_;
+        my @d;
+        push @d, "openapi: $got->{openapi}" unless ($got->{openapi} // '') =~ /^3\.0\./;
+        push @d, 'servers differ' unless $JC->encode($got->{servers}) eq $JC->encode($want->{servers});
+        for my $k (qw(basicAuth cookieAuth)) {
+            push @d, "securitySchemes.$k differs"
+                unless $JC->encode($got->{components}{securitySchemes}{$k} // {})
+                    eq $JC->encode($want->{components}{securitySchemes}{$k});
+        }
+        my @common = grep { $got->{paths}{$_} } sort keys %{ $want->{paths} };
+        push @d, 'fewer than 10 common paths: ' . scalar(@common) if @common < 10;
+        for my $p (@common) {
+            my ($w, $g) = map { join ',', sort grep { /^(get|post|put|delete)$/ } keys %$_ }
+                $want->{paths}{$p}, $got->{paths}{$p};
+            push @d, "$p: SHM methods $w, billd $g" if $w ne $g;
+        }
+        return @d;
+    },
 );
 
 sub golden_step {
@@ -172,7 +196,10 @@ sub golden_replay {
             next;
         }
         my @d = $r->{status} == $want->{status} ? () : ("status: SHM $want->{status}, billd $r->{status}");
-        if (defined $want->{body_json}) {
+        if (my $own = $GOLDEN_OWN{$n}) {
+            push @d, defined $r->{json} ? $own->($want->{body_json}, $r->{json}) : ('body: not JSON');
+        }
+        elsif (defined $want->{body_json}) {
             push @d, defined $r->{json} ? golden_diffs($want->{body_json}, $r->{json}, 'body', \%sid)
                                         : ('body: not JSON: ' . substr($r->{body}, 0, 100));
         }
