@@ -1,0 +1,97 @@
+/*
+ * http_client.h — one blocking HTTP(S) request through libcurl, for the http
+ * transport (http_client.c, transports.md §2) and the template `http` object
+ * (templates.md §7, transports.md §2.5).
+ *
+ * Every request: user agent "SHM"; proxies from HTTP_PROXY / HTTPS_PROXY /
+ * NO_PROXY (and the lower-case names; libcurl reads them itself — http_proxy
+ * only in lower case, as curl does for CGI safety); redirects are not
+ * followed; the whole exchange is bounded by a timeout; the response body is
+ * kept up to a cap (a larger body fails the request with ERR_LIMIT, nothing
+ * partial is returned). Only http:// and https:// URLs are accepted.
+ *
+ *     struct http_request rq = { .method = "POST", .url = url,
+ *                                .body = s, .body_len = strlen(s),
+ *                                .content_type = "application/json" };
+ *     struct http_response rs;
+ *     if (http_client_request(&rq, &rs, &e) == 0) { ... rs.code, rs.body.data ... }
+ *     http_response_release(&rs);   // also after a failure
+ *
+ * Thread safety: each call uses its own curl easy handle; curl_global_init
+ * runs once (pthread_once) on the first call.
+ */
+#ifndef BILLD_TRANSPORT_HTTP_CLIENT_H
+#define BILLD_TRANSPORT_HTTP_CLIENT_H
+
+#include "../common.h"
+#include "../util/buf.h"
+
+#include <jansson.h>
+
+/* Defaults. */
+#define HTTP_CLIENT_TIMEOUT_MS 10000L          /* transports.md §2.2 */
+#define HTTP_CLIENT_BODY_MAX ((size_t)16 << 20) /* response body cap */
+#define HTTP_CLIENT_USER_AGENT "SHM"
+
+/* A request. Every pointer is borrowed for the call. */
+struct http_request {
+    const char *method;       /* GET POST PUT DELETE PATCH OPTIONS HEAD, any case; NULL = GET */
+    const char *url;          /* http:// or https:// */
+    const json_t *headers;    /* object name → value (strings; numbers are printed), or NULL */
+    const char *body;         /* request body (may contain NUL), NULL = none */
+    size_t body_len;
+    const char *content_type; /* Content-Type of the body, NULL = none sent */
+    long timeout_ms;          /* whole request; 0 = HTTP_CLIENT_TIMEOUT_MS */
+    bool insecure;            /* true = do not verify the TLS peer and host name */
+    size_t max_body;          /* response body cap; 0 = HTTP_CLIENT_BODY_MAX */
+};
+
+/* A response. Owned by the caller; free with http_response_release(). */
+struct http_response {
+    long code;            /* HTTP status (e.g. 200); 0 when no response arrived */
+    char *status_line;    /* "HTTP/1.1 200 OK" without CR LF, owned, "" when none */
+    json_t *headers;      /* object: header name as received → value (repeats joined
+                             with ", "), owned, {} when none */
+    struct buf body;      /* body bytes, NUL-terminated (the NUL not counted) */
+};
+
+/*
+ * Performs rq and fills *rs (always initialised, even on failure, so the
+ * caller can always call http_response_release). Returns 0 when any HTTP
+ * response arrived (whatever its status code), or:
+ *   ERR_INVALID  bad request (no URL, unsupported scheme or method, bad header);
+ *   ERR_TIMEOUT  the timeout elapsed ("Timeout was reached …");
+ *   ERR_LIMIT    the body exceeded the cap;
+ *   ERR_IO       connection/TLS/protocol error with curl's message.
+ */
+int http_client_request(const struct http_request *rq, struct http_response *rs,
+                        struct err *e);
+
+/* Frees what *rs holds (safe on a zeroed or already released response). */
+void http_response_release(struct http_response *rs);
+
+/* The value of header name (case-insensitive) in rs, borrowed, or NULL. */
+const char *http_response_header(const struct http_response *rs, const char *name);
+
+/*
+ * True when the response declares a JSON body (Content-Type application/json
+ * or any +json type).
+ */
+bool http_response_is_json(const struct http_response *rs);
+
+/*
+ * application/x-www-form-urlencoded encoding of a JSON object: key=value pairs
+ * joined with '&' (strings as is, numbers/booleans printed, null as empty,
+ * arrays as repeated keys, nested objects JSON-encoded). Returns an owned
+ * string ("" for an empty or non-object value).
+ */
+char *http_form_encode(const json_t *obj);
+
+/*
+ * url with query appended after '?' (or '&' when url already has a query;
+ * the fragment, if any, stays last). query is used as is (it is already
+ * encoded); an empty query returns a copy of url. Returns an owned string.
+ */
+char *http_url_add_query(const char *url, const char *query);
+
+#endif
