@@ -221,13 +221,45 @@ for my $engine (engines()) {
             is $us->{withdraws}{total}, 50, 'partial: total 50';
             is $us->{withdraws}{months}, 0.16, 'partial: months 0.16';
             is $us->{expire}, $us->{withdraws}{end_date}, 'partial: expire = wd end_date';
-            TODO: {
-                local $TODO = 'billing.md §22.4 gives 2019-11-17 00:58:01; the renewal start'
-                    . ' of that SHM run is not known (billd renews from the old expire)';
-                is $us->{expire}, '2019-11-17 00:58:01', 'partial: expire (§22.4 vector)';
-            }
+            # Not the §22.4 vector: this chain renews from the 6-month service's expire
+            # 2019-11-02 00:59:56, so §5.2 gives 2019-11-17 00:00 + trunc(S2 - S2/(S/T)) - 1
+            # = +89995 s (the double quotient lands just above 2502003) → 2019-11-18 00:59:54.
+            # SHM's own run of §22.4 starts from 2019-11-01 00:58:02 (next subtest).
+            is $us->{expire}, '2019-11-18 00:59:54', 'partial: expire from the old expire';
             is money($uid), '0 0', 'balance 0';
             ledger_ok($S, 'next');
+        };
+
+        # billing.md §22.4 "partial period" rows, as SHM's next.t produces them: a fresh
+        # 100/month service with allow_partial_period bought on 2019-10-01 01:00 BST
+        # (expire 2019-11-01 00:58:02, across the DST end), renewed on 2019-11-02 00:00 GMT
+        # with 50 (or 30 + 20 bonus): 50 buys 16 November days (§5.5: ⌊50/(100/30)⌋ = 15,
+        # 50 mod 3 > 0 → 16), renewed from the old expire → 2019-11-17 00:58:01.
+        subtest 'partial period vector (§22.4, §12.2)' => sub {
+            for my $case ([ 'money', 50, 0, '50 0' ], [ 'bonus', 30, 20, '30 20' ]) {
+                my ($name, $balance, $bonus, $paid) = @$case;
+                clock('2019-10-01 01:00:00');
+                my $part = mkservice(cost => 100, category => 'pp',
+                    config => { allow_partial_period => 1 });
+                my $uid = mkuser("part_$name", balance => 100);
+                my $usi = order($uid, service_id => $part);
+                my $us = us($uid, $usi);
+                is $us->{status}, 'ACTIVE', "$name: ACTIVE after creation";
+                is $us->{expire}, '2019-11-01 00:58:02', "$name: first full period";
+                is money($uid), '0 0', "$name: full payment";
+
+                clock('2019-11-02 00:00:00');
+                set_user($uid, balance => $balance, bonus => $bonus);
+                op(touch => $uid, $usi);
+                $us = us($uid, $usi);
+                is $us->{status}, 'ACTIVE', "$name: ACTIVE after the partial renewal";
+                is $us->{expire}, '2019-11-17 00:58:01', "$name: expire (§22.4 vector)";
+                is $us->{withdraws}{months}, 0.16, "$name: months 0.16";
+                is join(' ', $us->{withdraws}{total}, $us->{withdraws}{bonus}), $paid,
+                    "$name: total and bonus";
+                is money($uid), '0 0', "$name: balance and bonus consumed";
+            }
+            ledger_ok($S, 'partial');
         };
 
         subtest 'composite renewal (§22.5)' => sub {
