@@ -1,7 +1,8 @@
 /*
  * usvc.c — the user-service engine (billing.md §9–§13): rows, the state
  * machine, tree processing, prolongation, next service, delete, finish and
- * the manual operations. Money moves only through charge.c (ledger).
+ * the manual operations. Money moves only through charge.c and, for
+ * add_period_by_money, ledger_adjust() directly.
  *
  * A `struct bctx` carries the connection, "now" (one time_now() per call,
  * so a whole tree is processed at the same second), the strategy and the
@@ -9,8 +10,10 @@
  */
 #include "usvc.h"
 #include "charge.h"
+#include "ledger.h"
 #include "withdraw.h"
 #include "../core/event.h"
+#include "../core/money.h"
 #include "../core/period.h"
 #include "../core/server.h"
 #include "../core/storage.h"
@@ -1009,6 +1012,119 @@ static int usvc_withdraw_edit_impl(struct db *db, int64_t user_id, int64_t wd_id
     return rc ? rc : process_recursive(&b, w.user_service_id, USVC_PROLONGATE, 0);
 }
 
+/* ---- add_period_by_money (§15.1), recalc (§15.2) ---- */
+
+/* The PROLONGATE commands of an ACTIVE us, as SHM's make_commands_by_event queues them. */
+static int prolongate_commands(struct bctx *b, struct usvc *us)
+{
+    bool queued = false;
+    int rc = queue_event(b, us, USVC_PROLONGATE, NULL, &queued);
+    if (rc || !queued)
+        return rc;
+    snprintf(us->status_before, sizeof(us->status_before), "%s", us->status);
+    return us_store(b->db, us, b->e);
+}
+
+/* The period amount buys of w's discounted price (§15.1 steps 2–3) into *extra. */
+static int period_by_money(struct bctx *b, const struct wd *w, int64_t service_id, int64_t amount,
+                           int64_t *extra)
+{
+    struct bill_service s;
+    double cost = money_to_double(w->cost);
+    int64_t price = money_from_double(cost - cost * (double)w->discount / 100);
+    int rc = bill_service_load(b->db, service_id, &s, b->e);
+    if (rc)
+        return rc;
+    rc = calc_period_for_amount(b->st, amount, price, s.period, b->now, extra);
+    bill_service_free(&s);
+    if (rc == ERR_LIMIT)
+        return err_set_status(b->e, ERR_LIMIT, 400, "Field money: buys more than %d months",
+                              PERIOD_MAX_MONTHS);
+    return rc ? err_set(b->e, rc, "Can't compute the period for the amount") : 0;
+}
+
+static int add_period_by_money(struct bctx *b, struct usvc *us, int64_t amount, bool *added)
+{
+    struct wd w;
+    int64_t extra = 0, end = 0;
+    if (!eq(us->status, "ACTIVE") || !us->withdraw_id || amount <= 0)
+        return 0;
+    int rc = withdraw_get(b->db, us->withdraw_id, &w, b->e);
+    if (rc || !w.withdraw_date)
+        return rc == ERR_NOT_FOUND ? 0 : rc;
+    if ((rc = period_by_money(b, &w, us->service_id, amount, &extra)) || extra == 0)
+        return rc;
+    int64_t parts[] = { w.months, extra };
+    w.months = period_sum(parts, ARRAY_SIZE(parts));
+    if ((rc = calc_end_date(b->st, w.withdraw_date, w.months, &end)))
+        return err_set(b->e, rc, "Can't compute the end date");
+    w.end_date = end;
+    w.total += amount;
+    us->expire = end;
+    if ((rc = withdraw_update(b->db, &w, b->e)) || (rc = us_store(b->db, us, b->e)))
+        return rc;
+    rc = ledger_adjust(b->db, us->user_id, -amount, 0, "withdraw", "withdraw_history",
+                       w.withdraw_id, "add_period_by_money", b->e);
+    *added = rc == 0;
+    return rc ? rc : prolongate_commands(b, us);
+}
+
+static int usvc_add_period_by_money_impl(struct db *db, int64_t usi, int64_t amount, bool *added,
+                                         struct err *e)
+{
+    struct bctx b;
+    struct usvc us;
+    bool done = false;
+    bctx_init(&b, db, e);
+    int rc = usvc_load(db, usi, &us, e);
+    if (rc == 0)
+        rc = add_period_by_money(&b, &us, amount, &done);
+    usvc_free(&us);
+    if (added)
+        *added = rc == 0 && done;
+    return rc;
+}
+
+/* calc_withdraw of w again from service s (its cost and period, bonus 0), w stays unpaid. */
+static int recalc_wd(struct bctx *b, const struct usvc *us, const struct bill_service *s,
+                     struct wd *w)
+{
+    struct wd nw;
+    struct wd_input in = { .qnt = 1 };
+    int rc = new_wd(b, us, s, &in, &nw);
+    if (rc)
+        return rc;
+    nw.withdraw_id = w->withdraw_id;
+    nw.create_date = w->create_date;
+    nw.service_id = w->service_id;
+    *w = nw;
+    return withdraw_update(b->db, w, b->e);
+}
+
+static int usvc_recalc_impl(struct db *db, int64_t usi, bool *recalculated, struct err *e)
+{
+    struct bctx b;
+    struct usvc us;
+    struct bill_service s;
+    struct wd w;
+    bctx_init(&b, db, e);
+    int rc = usvc_load(db, usi, &us, e);
+    if (rc)
+        return rc;
+    bool todo = !eq(us.status, "REMOVED") && us.withdraw_id &&
+                (rc = withdraw_get(db, us.withdraw_id, &w, e)) == 0 && !w.withdraw_date;
+    if (rc == ERR_NOT_FOUND)
+        rc = 0;
+    if (rc == 0 && todo && (rc = bill_service_load(db, us.service_id, &s, e)) == 0) {
+        rc = recalc_wd(&b, &us, &s, &w);
+        bill_service_free(&s);
+    }
+    usvc_free(&us);
+    if (recalculated)
+        *recalculated = rc == 0 && todo;
+    return rc || !todo ? rc : process_recursive(&b, usi, USVC_PROLONGATE, 0);
+}
+
 /* ---- names ---- */
 
 static json_t *lookup_ci(const json_t *obj, const char *key, size_t len)
@@ -1108,4 +1224,15 @@ int usvc_withdraw_edit(struct db *db, int64_t user_id, int64_t wd_id, const stru
                        struct err *e)
 {
     return finish_call(usvc_withdraw_edit_impl(db, user_id, wd_id, ed, e), e);
+}
+
+int usvc_add_period_by_money(struct db *db, int64_t usi, int64_t amount, bool *added,
+                             struct err *e)
+{
+    return finish_call(usvc_add_period_by_money_impl(db, usi, amount, added, e), e);
+}
+
+int usvc_recalc(struct db *db, int64_t usi, bool *recalculated, struct err *e)
+{
+    return finish_call(usvc_recalc_impl(db, usi, recalculated, e), e);
 }

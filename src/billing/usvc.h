@@ -104,6 +104,29 @@ int usvc_withdraw_edit(struct db *db, int64_t user_id, int64_t wd_id, const stru
                        struct err *e);
 
 /*
+ * add_period_by_money (billing.md §15.1): an ACTIVE us whose current
+ * withdraw is paid buys the period that amount (> 0) pays at the
+ * withdraw's discounted price: the withdraw's months and total grow, its
+ * end_date and the us expire move to the end date of the longer period
+ * from the withdraw date, the balance is charged through the ledger (kind
+ * "withdraw", no funds check, as SHM) and the PROLONGATE commands are
+ * queued. *added (may be NULL) tells whether anything happened: nothing
+ * does for another status, no or an unpaid withdraw, amount <= 0 or an
+ * amount that buys no time. ERR_LIMIT (400) for an amount buying more than
+ * PERIOD_MAX_MONTHS months.
+ */
+int usvc_add_period_by_money(struct db *db, int64_t usi, int64_t amount, bool *added,
+                             struct err *e);
+
+/*
+ * recalc (billing.md §15.2): for a non-REMOVED us whose current withdraw is
+ * unpaid, recomputes that withdraw with calc_withdraw from the us's current
+ * service (its cost and period, today's discounts; bonus 0) and touches the
+ * us. *recalculated (may be NULL) tells whether a withdraw was recomputed.
+ */
+int usvc_recalc(struct db *db, int64_t usi, bool *recalculated, struct err *e);
+
+/*
  * Admin edit (POST /admin/user/service): sets auto_bill, next and settings
  * (replaced as a whole) where present in args; other keys are ignored.
  */

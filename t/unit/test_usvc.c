@@ -5,12 +5,14 @@
  * REMOVED side effects (§10.4: unpaid withdraw deleted, storage rows,
  * services_count and server_id), commands bound to an event (§10.3: PROGRESS
  * and one spool task per command, children before the parent, §11.3
- * completion through usvc_task_done) and the manual operations (§10.6).
+ * completion through usvc_task_done), the manual operations (§10.6) and
+ * the other operations of §15 (add_period_by_money, recalc, recash).
  */
 #include "billing_fixture.h"
 #include "billing/ledger.h"
 #include "util/timeutil.h"
 #include "billing/forecast.h"
+#include "billing/recash.h"
 #include "billing/usvc.h"
 #include "billing/withdraw.h"
 #include "core/period.h"
@@ -342,6 +344,189 @@ static void test_forecast(void **state)
     assert_int_equal(fc_total(db, u, NULL), 59000);
 }
 
+/* ---- §15: add_period_by_money, recalc, recash ---- */
+
+static void set_honest(struct db *db)
+{
+    bf_q_exec(db, "DELETE FROM config WHERE key = 'billing'");
+    bf_q_exec(db, "INSERT INTO config (key, value) VALUES ('billing', '{\"type\":\"Honest\"}')");
+}
+
+static struct wd current_wd(struct db *db, int64_t usi)
+{
+    struct err e = { 0 };
+    struct usvc us;
+    struct wd w;
+    OK(usvc_load(db, usi, &us, &e));
+    OK(withdraw_get(db, us.withdraw_id, &w, &e));
+    usvc_free(&us);
+    return w;
+}
+
+static int64_t expire_of(struct db *db, int64_t usi)
+{
+    struct db_value p[] = { DB_INT(usi) };
+    return bf_q_int(db, "SELECT expire FROM user_services WHERE user_service_id = $1", p, 1);
+}
+
+/* §15.1 vector: 900/month paid 2019-04-01 01:00 (Europe/London, Honest), +450. */
+static void test_add_period_by_money(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    int64_t usi;
+    bool added = true;
+    bf_set_tz("Europe/London");
+    set_honest(db);
+    time_freeze(bf_at("2019-04-01 01:00:00"));
+    bind_event(db, "prolongate", "apbm");
+    int64_t svc = bf_mkservice(db, 90000, P(1), "apbm", 0, 1, 0, NULL, NULL);
+    int64_t u = bf_mkuser(db, -2156, 0);
+    struct db_value pu[] = { DB_INT(u) };
+    OK(db_exec(db, "UPDATE users SET can_overdraft = 1 WHERE user_id = $1", pu, 1, NULL, &e));
+    create(db, u, svc, &usi);
+    struct wd w = current_wd(db, usi);
+    assert_int_equal(w.total, 90000);
+    assert_int_equal(w.end_date, bf_at("2019-05-01 01:01:59"));
+    assert_int_equal(bf_user_col(db, u, "balance"), -92156);
+
+    /* nothing happens for amount <= 0 */
+    OK(usvc_add_period_by_money(db, usi, 0, &added, &e));
+    assert_false(added);
+    OK(usvc_add_period_by_money(db, usi, -100, &added, &e));
+    assert_false(added);
+    assert_int_equal(tasks(db, usi), 0);
+
+    OK(usvc_add_period_by_money(db, usi, 45000, &added, &e));
+    assert_true(added);
+    w = current_wd(db, usi);
+    assert_int_equal(w.months, 11500); /* 1.1500 */
+    assert_int_equal(w.total, 135000);
+    assert_int_equal(w.end_date, bf_at("2019-05-16 01:01:59"));
+    assert_int_equal(w.withdraw_date, bf_at("2019-04-01 01:00:00"));
+    assert_int_equal(expire_of(db, usi), bf_at("2019-05-16 01:01:59"));
+    assert_int_equal(bf_user_col(db, u, "balance"), -92156 - 45000);
+    assert_string_equal(STATUS(db, usi), "ACTIVE");
+    assert_int_equal(tasks(db, usi), 1); /* the PROLONGATE command */
+    bf_assert_ledger(db, u);
+
+    /* more than 1200 months: a clear error, nothing changed */
+    assert_int_equal(usvc_add_period_by_money(db, usi, INT64_C(90000) * 1300, &added, &e),
+                     ERR_LIMIT);
+    assert_false(added);
+    assert_int_equal(current_wd(db, usi).total, 135000);
+
+    /* a NOT PAID us: nothing */
+    int64_t u2 = bf_mkuser(db, 0, 0), usi2;
+    create(db, u2, svc, &usi2);
+    assert_string_equal(STATUS(db, usi2), "NOT PAID");
+    OK(usvc_add_period_by_money(db, usi2, 45000, &added, &e));
+    assert_false(added);
+    assert_int_equal(bf_user_col(db, u2, "balance"), 0);
+    assert_int_equal(current_wd(db, usi2).total, 90000);
+}
+
+/* §15.2 vector: period 6, cost 100, personal discount set to 20 → total 80. */
+static void test_recalc(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    int64_t usi;
+    bool done = false;
+    time_freeze(bf_at("2017-01-01 00:00:00"));
+    int64_t svc = bf_mkservice(db, 10000, P(6), "recalc", 0, 0, 0, NULL, NULL);
+    int64_t u = bf_mkuser(db, 0, 0);
+    create(db, u, svc, &usi);
+    assert_string_equal(STATUS(db, usi), "NOT PAID");
+    struct wd w = current_wd(db, usi);
+    assert_int_equal(w.cost, 10000);
+    assert_int_equal(w.total, 10000);
+    assert_int_equal(w.months, P(6));
+    assert_int_equal(w.discount, 0);
+    int64_t wd_id = w.withdraw_id;
+
+    struct db_value pu[] = { DB_INT(u) };
+    OK(db_exec(db, "UPDATE users SET discount = 20 WHERE user_id = $1", pu, 1, NULL, &e));
+    OK(usvc_recalc(db, usi, &done, &e));
+    assert_true(done);
+    assert_string_equal(STATUS(db, usi), "NOT PAID");
+    w = current_wd(db, usi);
+    assert_int_equal(w.withdraw_id, wd_id);
+    assert_int_equal(w.cost, 10000);
+    assert_int_equal(w.total, 8000);
+    assert_int_equal(w.months, P(6));
+    assert_int_equal(w.discount, 20);
+    assert_int_equal(w.user_service_id, usi);
+    assert_int_equal(w.withdraw_date, 0);
+
+    /* with the money now there, the touch after recalc pays the new total */
+    OK(ledger_adjust(db, u, 8000, 0, "payment", NULL, 0, NULL, &e));
+    OK(usvc_recalc(db, usi, &done, &e));
+    assert_true(done);
+    assert_string_equal(STATUS(db, usi), "ACTIVE");
+    assert_int_equal(bf_user_col(db, u, "balance"), 0);
+    /* a paid withdraw is not recomputed */
+    OK(db_exec(db, "UPDATE users SET discount = 50 WHERE user_id = $1", pu, 1, NULL, &e));
+    OK(usvc_recalc(db, usi, &done, &e));
+    assert_false(done);
+    assert_int_equal(current_wd(db, usi).total, 8000);
+    bf_assert_ledger(db, u);
+}
+
+static void insert_row(struct db *db, const char *sql, int64_t user_id, int64_t amount)
+{
+    struct err e = { 0 };
+    struct db_value p[] = { DB_INT(user_id), DB_INT(amount) };
+    OK(db_exec(db, sql, p, 2, NULL, &e));
+}
+
+/* §15.4: balance = payments − paid withdraws, bonus = bonus history, through the ledger. */
+static void test_recash(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    json_t *out = NULL;
+    int64_t u = bf_mkuser(db, 70000, 900); /* stored values the histories do not explain */
+    const char *pay = "INSERT INTO pays_history (user_id, money, date) VALUES ($1, $2, 0)";
+    const char *bon = "INSERT INTO bonus_history (user_id, bonus, date) VALUES ($1, $2, 0)";
+    const char *wd = "INSERT INTO withdraw_history (user_id, create_date, withdraw_date, cost, "
+                     "total, service_id, user_service_id) VALUES ($1, 0, 1, $2, $2, 1, 1)";
+    const char *unpaid = "INSERT INTO withdraw_history (user_id, create_date, cost, total, "
+                         "service_id, user_service_id) VALUES ($1, 0, $2, $2, 1, 1)";
+    insert_row(db, pay, u, 100000);
+    insert_row(db, pay, u, 50000);
+    insert_row(db, wd, u, 30000);
+    insert_row(db, unpaid, u, 99900); /* unpaid: not counted */
+    insert_row(db, bon, u, 5000);
+    insert_row(db, bon, u, -2000);
+    OK(recash_user(db, u, &out, &e));
+    assert_int_equal(bf_user_col(db, u, "balance"), 120000);
+    assert_int_equal(bf_user_col(db, u, "bonus"), 3000);
+    bf_assert_ledger(db, u);
+    assert_true(json_number_value(json_object_get(json_object_get(out, "before"), "balance")) ==
+                700.0);
+    assert_true(json_number_value(json_object_get(json_object_get(out, "before"), "bonus")) ==
+                9.0);
+    assert_true(json_number_value(json_object_get(json_object_get(out, "after"), "balance")) ==
+                1200.0);
+    assert_true(json_number_value(json_object_get(json_object_get(out, "after"), "bonus")) ==
+                30.0);
+    assert_true(json_number_value(json_object_get(json_object_get(out, "delta"), "balance")) ==
+                500.0);
+    assert_true(json_number_value(json_object_get(json_object_get(out, "delta"), "bonus")) ==
+                21.0);
+    json_decref(out);
+    /* a second recash changes nothing and writes no ledger row */
+    struct db_value pu[] = { DB_INT(u) };
+    int64_t rows = bf_q_int(db, "SELECT count(*) FROM ledger WHERE user_id = $1", pu, 1);
+    OK(recash_user(db, u, NULL, &e));
+    assert_int_equal(bf_q_int(db, "SELECT count(*) FROM ledger WHERE user_id = $1", pu, 1), rows);
+    assert_int_equal(bf_user_col(db, u, "balance"), 120000);
+    /* an unknown user */
+    assert_int_equal(recash_user(db, 999999, &out, &e), ERR_NOT_FOUND);
+    assert_null(out);
+}
+
 static const struct bf_case pure_cases[] = {
     { "event_tables", test_event_tables },
     { "names", test_names },
@@ -353,6 +538,9 @@ static const struct bf_case db_cases[] = {
     { "commands", test_commands },
     { "manual", test_manual },
     { "forecast", test_forecast },
+    { "add_period_by_money", test_add_period_by_money },
+    { "recalc", test_recalc },
+    { "recash", test_recash },
 };
 
 int main(void)
