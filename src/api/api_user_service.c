@@ -17,6 +17,7 @@
 #include "../core/money.h"
 #include "../core/period.h"
 #include "../core/service.h"
+#include "../db/list.h"
 #include "../db/sqlb.h"
 #include "../util/timeutil.h"
 
@@ -177,11 +178,138 @@ static bool filter_has(struct api_ctx *c, const char *key)
     return has;
 }
 
-/* R110: top-level services by default, REMOVED hidden unless the usi or status is given. */
+/*
+ * The R110 filter keys on the joined service (api.md §9.8): `name` and `next`
+ * are services columns; they are moved out of the request's filter into
+ * *svc_filter (a new object, NULL when neither is given) and the reduced
+ * filter is put back into the arguments. *orig receives the decoded filter
+ * for the envelope's echo (new reference or NULL). A filter that does not
+ * decode is left for the list machinery to refuse.
+ */
+static void split_service_filter(struct api_ctx *c, json_t **svc_filter, json_t **orig)
+{
+    static const char *const keys[] = { "name", "next" };
+    json_t *f = json_object_get(c->args, "filter");
+    json_t *obj = json_is_string(f) ? json_loads(json_string_value(f), 0, NULL)
+                                    : json_incref(f);
+    *svc_filter = NULL;
+    *orig = NULL;
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        return;
+    }
+    json_t *rest = json_deep_copy(obj);
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+        json_t *v = json_object_get(rest, keys[i]);
+        if (!v)
+            continue;
+        if (!*svc_filter)
+            *svc_filter = json_object();
+        json_object_set(*svc_filter, keys[i], v);
+        json_object_del(rest, keys[i]);
+    }
+    *orig = obj;
+    json_object_set_new(c->args, "filter", rest);
+}
+
+/* Adds "service_id IN (SELECT … FROM services WHERE <svc_filter>)" to where (renumbered). */
+static int add_service_filter(struct api_ctx *c, json_t *svc_filter, struct sqlb *where)
+{
+    struct sqlb sub;
+    struct list_page page;
+    struct err e = { 0 };
+    json_t *args = json_pack("{s:O}", "filter", svc_filter);
+    sqlb_init(&sub);
+    int rc = list_compile(c->db, &service_model, args, true, &sub, &page, &e);
+    list_page_free(&page);
+    json_decref(args);
+    if (rc == 0 && sub.sql.len) {
+        int base = where->n;
+        sqlb_add(where, " AND service_id IN (SELECT service_id FROM services WHERE ");
+        /* the sub-filter's $1.. become $base+1..: copy the text, renumbering */
+        for (const char *p = sub.sql.data; *p; p++) {
+            if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
+                long n = strtol(p + 1, (char **)&p, 10);
+                sqlb_add(where, "$%ld", n + base);
+                p--;
+            } else {
+                sqlb_add(where, "%c", *p);
+            }
+        }
+        sqlb_add(where, ")");
+        for (int i = 0; i < sub.n; i++)
+            sqlb_bind(where, sub.params[i]);
+    }
+    sqlb_free(&sub);
+    return rc ? api_fail(c, 400, "%s", e.msg) : 0;
+}
+
+/* One page row with its original position (the in-memory sort is stable, as Perl's). */
+struct sort_row {
+    json_t *row;
+    size_t pos;
+    const char *field;
+    bool as_string, desc;
+};
+
+static double sort_num(const json_t *v)
+{
+    if (json_is_number(v))
+        return json_number_value(v);
+    return json_is_string(v) ? strtod(json_string_value(v), NULL) : 0;
+}
+
+static int sort_cmp(const void *a, const void *b)
+{
+    const struct sort_row *x = a, *y = b;
+    const json_t *vx = json_object_get(x->row, x->field), *vy = json_object_get(y->row, x->field);
+    int c;
+    if (x->as_string) {
+        c = strcmp(json_is_string(vx) ? json_string_value(vx) : "",
+                   json_is_string(vy) ? json_string_value(vy) : "");
+    } else {
+        double dx = sort_num(vx), dy = sort_num(vy);
+        c = dx < dy ? -1 : dx > dy;
+    }
+    if (x->desc)
+        c = -c;
+    return c ? c : (x->pos < y->pos ? -1 : x->pos > y->pos);
+}
+
+/*
+ * SHM's in-memory re-sort of the R110 page (api.md §9.2): by sort_field (a
+ * usvc column, else user_service_id), `expire` and `created` as strings,
+ * the rest numerically; descending only for a lower-case "desc".
+ */
+static void resort_page(struct api_ctx *c)
+{
+    const char *field = args_str(c->args, "sort_field");
+    const char *dir = args_str(c->args, "sort_direction");
+    size_t n = json_array_size(c->data);
+    if (!field || !model_field(&usvc_model, field))
+        field = "user_service_id";
+    struct sort_row *rows = xcalloc(n ? n : 1, sizeof(*rows));
+    for (size_t i = 0; i < n; i++)
+        rows[i] = (struct sort_row){ json_incref(json_array_get(c->data, i)), i, field,
+                                     !strcmp(field, "expire") || !strcmp(field, "created"),
+                                     dir && !strcmp(dir, "desc") };
+    qsort(rows, n, sizeof(*rows), sort_cmp);
+    json_array_clear(c->data);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(c->data, rows[i].row);
+    free(rows);
+}
+
+/*
+ * R110: top-level services by default, REMOVED hidden unless the usi or
+ * status is given; filters name and next on the joined service; the page
+ * re-sorted in memory.
+ */
 static int api_admin_user_service_list(struct api_ctx *c)
 {
     struct sqlb where;
     int64_t usi = 0, uid = 0;
+    json_t *svc_filter = NULL, *orig = NULL;
     bool one = args_i64(c->args, "user_service_id", &usi) == 0;
     sqlb_init(&where);
     sqlb_add(&where, "1 = 1");
@@ -197,13 +325,26 @@ static int api_admin_user_service_list(struct api_ctx *c)
         sqlb_add(&where, " AND parent IS NULL");
     if (!one && !filter_has(c, "status") && !filter_has(c, "user_service_id"))
         sqlb_add(&where, " AND status <> 'REMOVED'");
-    int rc = api_list(c, &usvc_model, "user_services", &where);
+    split_service_filter(c, &svc_filter, &orig);
+    int rc = svc_filter ? add_service_filter(c, svc_filter, &where) : 0;
+    if (rc == 0)
+        rc = api_list(c, &usvc_model, "user_services", &where);
     sqlb_free(&where);
+    json_decref(svc_filter);
+    if (orig && c->is_list) { /* the envelope echoes the filter as given */
+        json_decref(c->page.filter_echo);
+        c->page.filter_echo = orig;
+    } else {
+        json_decref(orig);
+    }
+    if (rc)
+        return rc;
+    resort_page(c);
     size_t i;
     json_t *row;
-    json_array_foreach(rc ? NULL : c->data, i, row)
+    json_array_foreach(c->data, i, row)
         admin_enrich(c, row);
-    return rc;
+    return 0;
 }
 
 /* ---- price list and orders ---- */
@@ -212,7 +353,9 @@ static int api_admin_user_service_list(struct api_ctx *c)
 static int api_service_order_list(struct api_ctx *c)
 {
     json_t *list = NULL;
-    int rc = pricelist_build(c->db, c->user_id, args_str(c->args, "category"), &list, &c->err);
+    struct pricelist_opts o = { .category = args_str(c->args, "category"),
+                                .filter = json_object_get(c->args, "filter") };
+    int rc = pricelist_query(c->db, c->user_id, &o, &list, &c->err);
     if (rc)
         return rc;
     c->data = list;
