@@ -3,11 +3,12 @@
  * `templates` table, builds the top-level variables of templates.md §6 and
  * renders through the engine's compile cache.
  *
- * The variables are plain values here (us, user, server, task, event_name
- * and the caller's vars); the object model of templates.md §7 replaces them
- * with host objects as it grows, behind the same entry points.
+ * The variables are the host objects of templates.md §7 (obj_*.c, bound
+ * lazily: nothing is read until a template names it), event_name, and the
+ * caller's vars, which override any of them.
  */
 #include "render.h"
+#include "objects_int.h"
 
 #include "../db/db.h"
 #include "../template/tpl.h"
@@ -39,70 +40,28 @@ static int loader_load(void *ud, const char *name, struct buf *src, struct err *
     return load_source(ud, name, src, NULL, e);
 }
 
-/* A row of one query as a JSON object (NULL when no row), JSON columns decoded. */
-static json_t *row_json(struct db *db, const char *sql, int64_t id, const char *const *json_cols)
+/* The top-level variables of a render (templates.md §6): objects, then the caller's vars. */
+static struct tpl_value build_vars(struct render_ctx *r)
 {
-    struct db_result *res = NULL;
-    struct db_value p[] = { DB_INT(id) };
-    struct err e = { 0 };
-    json_t *o = NULL;
-    if (db_query(db, sql, p, 1, &res, &e) == 0 && db_result_rows(res) > 0) {
-        o = json_object();
-        for (int c = 0; c < db_result_cols(res); c++) {
-            const char *name = db_result_colname(res, c), *v = db_result_text(res, 0, c);
-            json_t *jv = NULL;
-            for (const char *const *j = json_cols; v && *j; j++)
-                if (!strcmp(*j, name))
-                    jv = json_loads(v, JSON_DECODE_ANY, NULL);
-            if (!jv)
-                jv = v ? json_string(v) : json_null();
-            json_object_set_new(o, name, jv ? jv : json_null());
-        }
-    }
-    db_result_free(res);
-    return o;
-}
-
-static const char *const settings_col[] = { "settings", NULL };
-
-static json_t *task_json(const struct spool_task *t)
-{
-    json_t *o = json_pack("{s:I,s:I,s:i,s:s,s:s}", "id", (json_int_t)t->id, "user_id",
-                          (json_int_t)t->user_id, "attempt", t->attempt, "token",
-                          t->token ? t->token : "", "name", t->name ? t->name : "");
-    json_object_set_new(o, "event", t->event ? json_deep_copy(t->event) : json_object());
-    json_object_set_new(o, "settings", t->settings ? json_deep_copy(t->settings) : json_object());
-    return o;
-}
-
-/* The top-level variables of a render (templates.md §6) as one JSON object. */
-static json_t *build_vars(const struct render_ctx *r)
-{
-    json_t *v = r->vars ? json_deep_copy(r->vars) : json_object();
-    if (r->user_id) {
-        json_t *u = row_json(r->db, "SELECT * FROM users WHERE user_id = $1", r->user_id,
-                             settings_col);
-        if (u) {
-            json_object_del(u, "password");
-            json_object_set_new(v, "user", u);
-        }
-    }
-    if (r->usi) {
-        json_t *us = row_json(r->db, "SELECT * FROM user_services WHERE user_service_id = $1",
-                              r->usi, settings_col);
-        if (us) {
-            json_object_set(us, "id", json_object_get(us, "user_service_id"));
-            json_object_set_new(v, "us", us);
-        }
-    }
-    const json_t *server = r->server ? r->server : r->task ? r->task->server : NULL;
-    if (server)
-        json_object_set_new(v, "server", json_deep_copy(server));
-    if (r->task)
-        json_object_set_new(v, "task", task_json(r->task));
+    struct tpl_value v = tpl_hash_new();
+    obj_user_bind(&v, r);
+    obj_us_bind(&v, r);
+    obj_service_bind(&v, r);
+    obj_money_bind(&v, r);
+    obj_server_bind(&v, r);
+    obj_config_bind(&v, r);
+    obj_storage_bind(&v, r);
+    obj_misc_bind(&v, r);
+    obj_task_bind(&v, r);
+    obj_http_bind(&v, r);
     const char *ev = r->event_name ? r->event_name : r->task ? r->task->name : NULL;
     if (ev)
-        json_object_set_new(v, "event_name", json_string(ev));
+        tpl_hash_set(&v, "event_name", 10, tpl_cstr(ev));
+    const char *k;
+    json_t *x;
+    if (json_is_object(r->vars))
+        json_object_foreach((json_t *)r->vars, k, x)
+            tpl_hash_set(&v, k, strlen(k), tpl_value_from_json(x));
     return v;
 }
 
@@ -114,13 +73,11 @@ int render_text(struct render_ctx *r, const char *name, const char *src, size_t 
     int rc = tpl_compile_cached(name, src, len, &opt, &t, e);
     if (rc)
         return rc;
-    json_t *vars = build_vars(r);
-    struct tpl_value tv = tpl_value_from_json(vars);
+    struct tpl_value tv = build_vars(r);
     struct tpl_loader ldr = { .load = loader_load, .ud = r->db };
     struct tpl_env env = { .vars = &tv, .loader = &ldr, .host = r };
     rc = tpl_render(t, &env, out, e);
     tpl_value_drop(&tv);
-    json_decref(vars);
     tpl_unref(t);
     tpl_gc_collect();
     return rc;

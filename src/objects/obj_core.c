@@ -1,0 +1,172 @@
+/*
+ * obj_core.c — the generic host object of the SHM object model
+ * (objects_int.h; templates.md §7.0): method dispatch, column access on the
+ * object's row (`obj.<column>`, `get_<column>`, `get`/`pairs`), the D11
+ * rights rule and the row, argument and value helpers the families share.
+ */
+#include "objects_int.h"
+
+#include "../db/db.h"
+#include "../db/model.h"
+#include "../util/buf.h"
+
+struct render_ctx *obj_ctx(struct tpl_ctx *cx)
+{
+    return tpl_ctx_host(cx);
+}
+
+bool obj_may_see(const struct render_ctx *r, int64_t user_id)
+{
+    return r->admin || (user_id && user_id == r->user_id);
+}
+
+static obj_method_fn find_method(const struct obj_kind *k, const char *name)
+{
+    for (const struct obj_method *m = k->methods; m && m->name; m++)
+        if (!strcmp(m->name, name))
+            return m->fn;
+    return NULL;
+}
+
+/* `obj.col`, `obj.get_col`, `obj.get` / `obj.pairs` on the object's row. */
+static int row_member(struct obj *o, struct render_ctx *r, const char *name,
+                      struct tpl_value *out)
+{
+    if (!o->kind->load)
+        return TPL_DECLINED;
+    bool whole = !strcmp(name, "get") || !strcmp(name, "pairs");
+    const char *col = !strncmp(name, "get_", 4) ? name + 4 : name;
+    json_t *row = o->kind->load(r, o);
+    if (!row)
+        return TPL_DECLINED;
+    json_t *v = whole ? row : json_object_get(row, col);
+    int rc = TPL_DECLINED;
+    if (v) {
+        *out = obj_from_json(v);
+        rc = 0;
+    }
+    json_decref(row);
+    return rc;
+}
+
+static int obj_call(void *self, struct tpl_ctx *cx, const char *name, const struct tpl_args *a,
+                    struct tpl_value *out, struct err *e)
+{
+    struct obj *o = self;
+    struct render_ctx *r = obj_ctx(cx);
+    if (!r)
+        return TPL_DECLINED;
+    obj_method_fn fn = find_method(o->kind, name);
+    if (fn)
+        return fn(o, r, a, out, e);
+    if (!strcmp(name, "reload")) {
+        *out = obj_new(o->kind, o->id, o->user_id, o->key);
+        return 0;
+    }
+    return row_member(o, r, name, out);
+}
+
+static int obj_to_string(void *self, struct buf *out)
+{
+    struct obj *o = self;
+    return buf_puts(out, o->kind->type_name);
+}
+
+static void obj_free(void *self)
+{
+    struct obj *o = self;
+    free(o->key);
+    free(o);
+}
+
+static const struct tpl_object_ops obj_ops = {
+    .type_name = "Object",
+    .call = obj_call,
+    .to_string = obj_to_string,
+    .free = obj_free,
+};
+
+struct tpl_value obj_new(const struct obj_kind *k, int64_t id, int64_t user_id, const char *key)
+{
+    struct obj *o = xcalloc(1, sizeof(*o));
+    o->kind = k;
+    o->id = id;
+    o->user_id = user_id;
+    o->key = key ? xstrdup(key) : NULL;
+    return tpl_object_new(&obj_ops, o);
+}
+
+json_t *obj_row(struct render_ctx *r, const struct model *m, const char *sql, int64_t id)
+{
+    struct db_value p[] = { DB_INT(id) };
+    json_t *rows = obj_rows(r, m, sql, p, 1);
+    json_t *row = json_array_size(rows) ? json_incref(json_array_get(rows, 0)) : NULL;
+    json_decref(rows);
+    return row;
+}
+
+json_t *obj_rows(struct render_ctx *r, const struct model *m, const char *sql,
+                 const struct db_value *p, int np)
+{
+    struct db_result *res = NULL;
+    struct err e = { 0 };
+    json_t *out = json_array();
+    if (db_query(r->db, sql, p, np, &res, &e) == 0)
+        for (int i = 0; i < db_result_rows(res); i++)
+            json_array_append_new(out, model_row_to_json(m, res, i, true));
+    db_result_free(res);
+    return out;
+}
+
+struct tpl_value obj_from_json(const json_t *j)
+{
+    return tpl_value_from_json(j);
+}
+
+/* Named argument key, then SHM's key/value reading, then positional i. */
+static const struct tpl_value *arg_lookup(const struct tpl_args *a, size_t i, const char *key)
+{
+    const struct tpl_value *v = key ? tpl_args_kv(a, key) : NULL;
+    if (!v && i != (size_t)-1)
+        v = tpl_args_at(a, i);
+    return v;
+}
+
+bool obj_arg_int(const struct tpl_args *a, size_t i, const char *key, int64_t *out)
+{
+    const struct tpl_value *v = arg_lookup(a, i, key);
+    if (!v || !tpl_value_defined(v) || v->type == TPL_HASH || v->type == TPL_LIST)
+        return false;
+    bool is_int;
+    int64_t iv;
+    double d;
+    tpl_value_number(v, &is_int, &iv, &d);
+    *out = is_int ? iv : (int64_t)d;
+    return true;
+}
+
+char *obj_arg_str(const struct tpl_args *a, size_t i, const char *key)
+{
+    const struct tpl_value *v = arg_lookup(a, i, key);
+    if (!v || !tpl_value_defined(v))
+        return NULL;
+    struct buf b;
+    buf_init(&b, 0);
+    tpl_value_print(v, &b);
+    return buf_detach(&b, NULL);
+}
+
+json_t *obj_arg_json(const struct tpl_value *v)
+{
+    json_t *j = NULL;
+    if (!v || !tpl_value_defined(v))
+        return NULL;
+    if (tpl_value_to_json(v, &j, NULL))
+        return NULL;
+    return j;
+}
+
+void obj_bind_func(struct tpl_value *vars, const char *name, tpl_func_fn fn)
+{
+    tpl_hash_set(vars, name, strlen(name), tpl_func_new(fn, NULL, NULL));
+}

@@ -1,0 +1,466 @@
+/*
+ * obj_us.c — `us` / `us(usi)`, the user service (templates.md §7.2): its
+ * columns and settings, name and category, the catalogue service, the
+ * current withdraw, the service tree, the bound server, flags, and the
+ * writing members gen_store_pass (a password kept in settings.password),
+ * set_settings (deep merge) and make_custom_event (a spool task).
+ *
+ * A user service is visible when it belongs to the current user, or to
+ * anyone in an admin render (D11); otherwise `us(N)` is undefined.
+ */
+#include "objects_int.h"
+
+#include "../billing/usvc.h"
+#include "../core/config_store.h"
+#include "../core/password.h"
+#include "../db/db.h"
+#include "../spool/spool.h"
+#include "../util/timeutil.h"
+
+#define US_SQL "SELECT * FROM user_services WHERE user_service_id = $1"
+#define GEN_PASS_DEFAULT 10
+#define GEN_PASS_MAX 128
+
+static json_t *us_load(struct render_ctx *r, const struct obj *o)
+{
+    json_t *row = obj_row(r, &usvc_model, US_SQL, o->id);
+    if (!row)
+        return NULL;
+    if (!obj_may_see(r, json_integer_value(json_object_get(row, "user_id")))) {
+        json_decref(row);
+        return NULL;
+    }
+    json_object_set_new(row, "id", json_integer(o->id));
+    if (!json_is_object(json_object_get(row, "settings")))
+        json_object_set_new(row, "settings", json_object());
+    return row;
+}
+
+struct tpl_value obj_us_value(struct render_ctx *r, int64_t usi)
+{
+    struct obj probe = { .kind = &obj_us_kind, .id = usi };
+    json_t *row = usi > 0 ? us_load(r, &probe) : NULL;
+    if (!row)
+        return tpl_undef();
+    int64_t uid = json_integer_value(json_object_get(row, "user_id"));
+    json_decref(row);
+    return obj_new(&obj_us_kind, usi, uid, NULL);
+}
+
+/* The integer column col of the us row (0 when absent or NULL). */
+static int64_t us_int(struct render_ctx *r, const struct obj *o, const char *col)
+{
+    json_t *row = us_load(r, o);
+    int64_t v = json_integer_value(json_object_get(row, col));
+    json_decref(row);
+    return v;
+}
+
+static int m_id(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                struct tpl_value *out, struct err *e)
+{
+    UNUSED(e);
+    int64_t id;
+    if (obj_arg_int(a, 0, NULL, &id))
+        *out = obj_us_value(r, id);
+    else
+        *out = tpl_int(o->id);
+    return 0;
+}
+
+/* Service columns joined in: name (placeholders resolved) and category. */
+static int service_col(struct obj *o, struct render_ctx *r, const char *col,
+                       struct tpl_value *out)
+{
+    json_t *row = us_load(r, o);
+    if (!row)
+        return TPL_DECLINED;
+    struct db_result *res = NULL;
+    struct err e = { 0 };
+    struct db_value p[] = { DB_INT(json_integer_value(json_object_get(row, "service_id"))) };
+    int rc = TPL_DECLINED;
+    if (db_query(r->db, "SELECT name, category FROM services WHERE service_id = $1", p, 1, &res,
+                 &e) == 0 && db_result_rows(res)) {
+        const char *v = db_result_get(res, 0, col);
+        if (!strcmp(col, "name") && v) {
+            char *n = usvc_name(v, json_object_get(row, "settings"));
+            *out = tpl_cstr(n);
+            free(n);
+        } else {
+            *out = v ? tpl_cstr(v) : tpl_undef();
+        }
+        rc = 0;
+    }
+    db_result_free(res);
+    json_decref(row);
+    return rc;
+}
+
+static int m_name(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                  struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    return service_col(o, r, "name", out);
+}
+
+static int m_category(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                      struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    return service_col(o, r, "category", out);
+}
+
+static int m_service(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                     struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    int64_t sid = us_int(r, o, "service_id");
+    *out = sid ? obj_new(&obj_service_kind, sid, o->user_id, NULL) : tpl_undef();
+    return 0;
+}
+
+static int m_withdraw(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                      struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    int64_t wid = us_int(r, o, "withdraw_id");
+    *out = wid ? obj_new(&obj_wd_kind, wid, o->user_id, NULL) : tpl_undef();
+    return 0;
+}
+
+static int m_parent(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                    struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    *out = obj_us_value(r, us_int(r, o, "parent"));
+    return 0;
+}
+
+static int m_top_parent(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                        struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    struct obj cur = *o;
+    for (int depth = 0; depth < 64; depth++) {
+        int64_t p = us_int(r, &cur, "parent");
+        if (!p)
+            break;
+        cur.id = p;
+    }
+    *out = obj_us_value(r, cur.id);
+    return 0;
+}
+
+/* The child user services of o (ascending usi), optionally of one category. */
+static struct tpl_value children_list(struct obj *o, struct render_ctx *r, const char *category)
+{
+    struct tpl_value list = tpl_list_new();
+    struct db_result *res = NULL;
+    struct err e = { 0 };
+    struct db_value p[] = { DB_INT(o->id), DB_TEXT(category) };
+    const char *sql = category
+        ? "SELECT us.user_service_id FROM user_services us JOIN services s ON "
+          "s.service_id = us.service_id WHERE us.parent = $1 AND s.category = $2 "
+          "ORDER BY us.user_service_id"
+        : "SELECT user_service_id FROM user_services WHERE parent = $1 "
+          "ORDER BY user_service_id";
+    if (db_query(r->db, sql, p, category ? 2 : 1, &res, &e) == 0)
+        for (int i = 0; i < db_result_rows(res); i++)
+            tpl_list_push(&list, obj_new(&obj_us_kind, db_result_int(res, i, 0), o->user_id,
+                                         NULL));
+    db_result_free(res);
+    return list;
+}
+
+static int m_children(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                      struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    if (!us_int(r, o, "user_id"))
+        return TPL_DECLINED;
+    *out = children_list(o, r, NULL);
+    return 0;
+}
+
+static int m_has_children(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                          struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    if (!us_int(r, o, "user_id"))
+        return TPL_DECLINED;
+    struct tpl_value l = children_list(o, r, NULL);
+    *out = tpl_int(tpl_list_len(&l) > 0);
+    tpl_value_drop(&l);
+    return 0;
+}
+
+static int m_child_by_category(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                               struct tpl_value *out, struct err *e)
+{
+    UNUSED(e);
+    char *cat = obj_arg_str(a, 0, "category");
+    if (!cat || !us_int(r, o, "user_id")) {
+        free(cat);
+        return TPL_DECLINED;
+    }
+    struct tpl_value l = children_list(o, r, cat);
+    free(cat);
+    const struct tpl_value *first = tpl_list_at(&l, 0);
+    *out = first ? tpl_value_ref(first) : tpl_undef();
+    tpl_value_drop(&l);
+    return 0;
+}
+
+static int m_server(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                    struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    json_t *row = us_load(r, o);
+    json_t *sid = json_object_get(json_object_get(row, "settings"), "server_id");
+    int64_t id = json_is_integer(sid) ? json_integer_value(sid)
+                 : json_is_string(sid) ? strtoll(json_string_value(sid), NULL, 10) : 0;
+    json_decref(row);
+    *out = id > 0 ? obj_new(&obj_server_kind, id, o->user_id, NULL) : tpl_undef();
+    return 0;
+}
+
+int obj_us_merge_settings(struct render_ctx *r, int64_t usi, const json_t *patch, struct err *e)
+{
+    struct obj probe = { .kind = &obj_us_kind, .id = usi };
+    json_t *row = us_load(r, &probe);
+    if (!row)
+        return err_set_status(e, ERR_NOT_FOUND, 404, "Object not found. Check the ID.");
+    json_t *merged = config_store_merge(json_object_get(row, "settings"), patch);
+    json_t *args = json_pack("{s:o}", "settings", merged);
+    int rc = usvc_update_admin(r->db, usi, args, e);
+    json_decref(args);
+    json_decref(row);
+    return rc;
+}
+
+/*
+ * gen_store_pass(len): settings.password when set, else a new random
+ * password of len characters (default 10) stored there first.
+ */
+static int m_gen_store_pass(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                            struct tpl_value *out, struct err *e)
+{
+    json_t *row = us_load(r, o);
+    if (!row)
+        return TPL_DECLINED;
+    json_t *have = json_object_get(json_object_get(row, "settings"), "password");
+    if (json_is_string(have) && json_string_length(have)) {
+        *out = tpl_cstr(json_string_value(have));
+        json_decref(row);
+        return 0;
+    }
+    json_decref(row);
+    int64_t len = GEN_PASS_DEFAULT;
+    if (!obj_arg_int(a, 0, "len", &len) || len < 4 || len > GEN_PASS_MAX)
+        len = len > GEN_PASS_MAX ? GEN_PASS_MAX : len < 4 ? GEN_PASS_DEFAULT : len;
+    char pw[GEN_PASS_MAX + 1];
+    random_alnum(pw, (size_t)len + 1);
+    json_t *patch = json_pack("{s:s}", "password", pw);
+    int rc = obj_us_merge_settings(r, o->id, patch, e);
+    json_decref(patch);
+    if (rc)
+        return rc;
+    *out = tpl_cstr(pw);
+    return 0;
+}
+
+static int m_set_settings(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                          struct tpl_value *out, struct err *e)
+{
+    json_t *patch = obj_arg_json(tpl_args_at(a, 0));
+    if (!json_is_object(patch)) {
+        json_decref(patch);
+        patch = obj_arg_json(a->named);
+    }
+    if (!json_is_object(patch)) {
+        json_decref(patch);
+        return err_set(e, ERR_INVALID, "set_settings: expected a hash");
+    }
+    int rc = obj_us_merge_settings(r, o->id, patch, e);
+    json_decref(patch);
+    if (rc == 0)
+        *out = obj_new(o->kind, o->id, o->user_id, NULL);
+    return rc;
+}
+
+static int flag(struct obj *o, struct render_ctx *r, struct tpl_value *out, int which)
+{
+    json_t *row = us_load(r, o);
+    if (!row)
+        return TPL_DECLINED;
+    const char *status = json_string_value(json_object_get(row, "status"));
+    const char *exp = json_string_value(json_object_get(row, "expire"));
+    int64_t next = json_integer_value(json_object_get(row, "next"));
+    int64_t t = 0;
+    bool v = false;
+    if (which == 0)
+        v = status && !strcmp(status, "ACTIVE");
+    else if (which == 1)
+        v = exp && time_parse_local(exp, &t) == 0 && t < time_now();
+    else if (which == 2)
+        v = next > 0;
+    else
+        v = next == -1;
+    json_decref(row);
+    *out = tpl_int(v);
+    return 0;
+}
+
+static int m_is_paid(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                     struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    return flag(o, r, out, 0);
+}
+
+static int m_has_expired(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                         struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    return flag(o, r, out, 1);
+}
+
+static int m_will_change(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                         struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    return flag(o, r, out, 2);
+}
+
+static int m_will_delete(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                         struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    return flag(o, r, out, 3);
+}
+
+static int m_user(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                  struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    *out = obj_user_value(r, us_int(r, o, "user_id"));
+    return 0;
+}
+
+static int m_get_user_id(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                         struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    int64_t uid = us_int(r, o, "user_id");
+    if (!uid)
+        return TPL_DECLINED;
+    *out = tpl_int(uid);
+    return 0;
+}
+
+/*
+ * make_custom_event(name, title, template_id, transport, settings, delay,
+ * prio) as key/value arguments: a spool task of this user service whose
+ * event carries the template and transport in its settings.
+ */
+static int m_make_custom_event(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                               struct tpl_value *out, struct err *e)
+{
+    int64_t uid = us_int(r, o, "user_id");
+    if (!uid)
+        return TPL_DECLINED;
+    char *name = obj_arg_str(a, (size_t)-1, "name");
+    char *title = obj_arg_str(a, (size_t)-1, "title");
+    char *tpl_id = obj_arg_str(a, (size_t)-1, "template_id");
+    char *transport = obj_arg_str(a, (size_t)-1, "transport");
+    json_t *extra = obj_arg_json(tpl_args_kv(a, "settings"));
+    int64_t delay = 0, prio = 0;
+    obj_arg_int(a, (size_t)-1, "delay", &delay);
+    obj_arg_int(a, (size_t)-1, "prio", &prio);
+    json_t *es = json_is_object(extra) ? json_deep_copy(extra) : json_object();
+    if (tpl_id)
+        json_object_set_new(es, "template_id", json_string(tpl_id));
+    if (transport)
+        json_object_set_new(es, "transport", json_string(transport));
+    json_t *event = json_pack("{s:s,s:s,s:s,s:o}", "kind", "UserService", "name",
+                              name ? name : "CUSTOM", "title", title ? title : "custom event",
+                              "settings", es);
+    if (r->task)
+        json_object_set_new(event, "task_id", json_integer(r->task->id));
+    json_t *ts = json_pack("{s:I}", "user_service_id", (json_int_t)o->id);
+    struct spool_new t = { .user_id = uid, .usi = o->id, .event = event, .settings = ts,
+                           .prio = (int)prio, .delayed = delay };
+    int64_t id = 0;
+    int rc = spool_add(r->db, &t, &id, e);
+    json_decref(event);
+    json_decref(ts);
+    json_decref(extra);
+    free(name);
+    free(title);
+    free(tpl_id);
+    free(transport);
+    if (rc == 0)
+        *out = tpl_int(id);
+    return rc;
+}
+
+static const struct obj_method us_methods[] = {
+    { "id", m_id },
+    { "name", m_name },
+    { "category", m_category },
+    { "service", m_service },
+    { "withdraw", m_withdraw },
+    { "wd", m_withdraw },
+    { "parent", m_parent },
+    { "top_parent", m_top_parent },
+    { "children", m_children },
+    { "has_children", m_has_children },
+    { "child_by_category", m_child_by_category },
+    { "server", m_server },
+    { "gen_store_pass", m_gen_store_pass },
+    { "set_settings", m_set_settings },
+    { "is_paid", m_is_paid },
+    { "has_expired", m_has_expired },
+    { "is_will_be_changed", m_will_change },
+    { "is_will_be_deleted", m_will_delete },
+    { "user", m_user },
+    { "get_user_id", m_get_user_id },
+    { "make_custom_event", m_make_custom_event },
+    { NULL, NULL },
+};
+
+const struct obj_kind obj_us_kind = { "Core::UserService", us_methods, us_load };
+
+/* `us` / `us(usi)`: the bound user service, or usi when visible. */
+static int fn_us(void *self, struct tpl_ctx *cx, const struct tpl_args *a, struct tpl_value *out,
+                 struct err *e)
+{
+    UNUSED(self);
+    UNUSED(e);
+    struct render_ctx *r = obj_ctx(cx);
+    int64_t usi = r->usi;
+    obj_arg_int(a, 0, NULL, &usi);
+    *out = obj_us_value(r, usi);
+    return 0;
+}
+
+void obj_us_bind(struct tpl_value *vars, struct render_ctx *r)
+{
+    UNUSED(r);
+    obj_bind_func(vars, "us", fn_us);
+}

@@ -1,0 +1,647 @@
+/*
+ * obj_user.c — `user` / `user(id)` (templates.md §7.1): the user's columns
+ * (balance and bonus as decimals, settings decoded; never the password
+ * hash), and the per-user collections `services`/`us`, `pays`/`pay`,
+ * `wd`/`withdraws` and `bonus` (list_for_api, items, last, forecast, the
+ * has_services* flags), plus gen_session(usi = …), email, flags, partner
+ * data, set_settings and add_bonus.
+ *
+ * `user.id(N)` reaches another user only in an admin render (D11).
+ */
+#include "objects_int.h"
+
+#include "../billing/bonus.h"
+#include "../billing/forecast.h"
+#include "../billing/payment.h"
+#include "../billing/withdraw.h"
+#include "../billing/usvc.h"
+#include "../core/config_store.h"
+#include "../core/money.h"
+#include "../core/session.h"
+#include "../core/user.h"
+#include "../db/db.h"
+#include "../util/buf.h"
+#include "../util/timeutil.h"
+
+static json_t *user_load(struct render_ctx *r, const struct obj *o)
+{
+    json_t *row = NULL;
+    struct err e = { 0 };
+    if (!obj_may_see(r, o->id) || user_read(r->db, o->id, true, &row, &e))
+        return NULL;
+    json_object_del(row, "password");
+    json_object_set_new(row, "id", json_integer(o->id));
+    if (!json_is_object(json_object_get(row, "settings")))
+        json_object_set_new(row, "settings", json_object());
+    return row;
+}
+
+struct tpl_value obj_user_value(struct render_ctx *r, int64_t user_id)
+{
+    struct obj probe = { .kind = &obj_user_kind, .id = user_id };
+    json_t *row = user_id > 0 ? user_load(r, &probe) : NULL;
+    if (!row)
+        return tpl_undef();
+    json_decref(row);
+    return obj_new(&obj_user_kind, user_id, user_id, NULL);
+}
+
+static bool user_visible(struct render_ctx *r, const struct obj *o)
+{
+    json_t *row = user_load(r, o);
+    json_decref(row);
+    return row != NULL;
+}
+
+static int m_id(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                struct tpl_value *out, struct err *e)
+{
+    UNUSED(e);
+    int64_t id;
+    if (obj_arg_int(a, 0, NULL, &id))
+        *out = obj_user_value(r, id);
+    else
+        *out = tpl_int(o->id);
+    return 0;
+}
+
+static int m_get_bonus(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                       struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    json_t *row = user_load(r, o);
+    if (!row)
+        return TPL_DECLINED;
+    *out = obj_from_json(json_object_get(row, "bonus"));
+    json_decref(row);
+    return 0;
+}
+
+/* A per-user collection object (services, pays, wd, bonus) when the user is visible. */
+static int collection(struct obj *o, struct render_ctx *r, const struct obj_kind *k,
+                      struct tpl_value *out)
+{
+    if (!user_visible(r, o))
+        return TPL_DECLINED;
+    *out = obj_new(k, 0, o->id, NULL);
+    return 0;
+}
+
+static int m_services(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                      struct tpl_value *out, struct err *e)
+{
+    UNUSED(e);
+    int64_t usi;
+    if (obj_arg_int(a, 0, NULL, &usi)) { /* user.us(usi) */
+        *out = obj_us_value(r, usi);
+        return 0;
+    }
+    return collection(o, r, &obj_user_services_kind, out);
+}
+
+static int m_pays(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                  struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    return collection(o, r, &obj_user_pays_kind, out);
+}
+
+static int m_wd(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    return collection(o, r, &obj_user_wd_kind, out);
+}
+
+static int m_bonus(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                   struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    return collection(o, r, &obj_user_bonus_kind, out);
+}
+
+/*
+ * gen_session(usi = N): a new session of this user → {id}. With usi (which
+ * must be the user's own service) the session's settings record it.
+ */
+static int m_gen_session(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                         struct tpl_value *out, struct err *e)
+{
+    if (!user_visible(r, o))
+        return TPL_DECLINED;
+    int64_t usi = 0;
+    char *settings = NULL;
+    if (obj_arg_int(a, 0, "usi", &usi) && usi) {
+        struct tpl_value us = obj_us_value(r, usi);
+        bool ok = us.type == TPL_OBJ && ((struct obj *)tpl_object_self(&us))->user_id == o->id;
+        tpl_value_drop(&us);
+        if (!ok)
+            return err_set_status(e, ERR_NOT_FOUND, 404, "Object not found. Check the ID.");
+        settings = xasprintf("{\"usi\":%lld}", (long long)usi);
+    }
+    char token[SESSION_TOKEN_LEN + 1];
+    int rc = session_create(r->db, o->id, settings, token, e);
+    free(settings);
+    if (rc)
+        return rc;
+    *out = tpl_hash_new();
+    tpl_hash_set(out, "id", 2, tpl_cstr(token));
+    return 0;
+}
+
+/* The first e-mail address: settings.email, login2, login (those holding an '@'). */
+static int m_email(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                   struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    json_t *row = user_load(r, o);
+    if (!row)
+        return TPL_DECLINED;
+    const char *cand[] = {
+        json_string_value(json_object_get(json_object_get(row, "settings"), "email")),
+        json_string_value(json_object_get(row, "login2")),
+        json_string_value(json_object_get(row, "login")),
+    };
+    int rc = TPL_DECLINED;
+    for (size_t i = 0; i < ARRAY_SIZE(cand); i++)
+        if (cand[i] && strchr(cand[i], '@')) {
+            *out = tpl_cstr(cand[i]);
+            rc = 0;
+            break;
+        }
+    json_decref(row);
+    return rc;
+}
+
+/* A 1/0 flag from the row: which 0 = gid is admin, 1 = blocked. */
+static int row_flag(struct obj *o, struct render_ctx *r, struct tpl_value *out, int which)
+{
+    json_t *row = user_load(r, o);
+    if (!row)
+        return TPL_DECLINED;
+    int64_t v = which == 0 ? json_integer_value(json_object_get(row, "gid")) == USER_ADMIN_GID
+                           : json_integer_value(json_object_get(row, "block")) != 0;
+    json_decref(row);
+    *out = tpl_int(v);
+    return 0;
+}
+
+static int m_is_admin(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                      struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    return row_flag(o, r, out, 0);
+}
+
+static int m_is_blocked(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                        struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    return row_flag(o, r, out, 1);
+}
+
+/* A count query with the user id as $1. */
+static int count_of(struct obj *o, struct render_ctx *r, const char *sql, struct tpl_value *out)
+{
+    if (!user_visible(r, o))
+        return TPL_DECLINED;
+    struct db_value p[] = { DB_INT(o->id) };
+    struct err e = { 0 };
+    int64_t n = 0;
+    db_query_int(r->db, sql, p, 1, &n, &e);
+    *out = tpl_int(n);
+    return 0;
+}
+
+static int m_referrals_count(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                             struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    return count_of(o, r, "SELECT COUNT(*) FROM users WHERE partner_id = $1", out);
+}
+
+static int m_has_payments(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                          struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    int rc = count_of(o, r, "SELECT COUNT(*) FROM pays_history WHERE user_id = $1", out);
+    if (rc == 0)
+        out->u.i = out->u.i > 0;
+    return rc;
+}
+
+static int m_has_withdraws(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                           struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    int rc = count_of(o, r, "SELECT COUNT(*) FROM withdraw_history WHERE user_id = $1", out);
+    if (rc == 0)
+        out->u.i = out->u.i > 0;
+    return rc;
+}
+
+static int m_partner(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                     struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    json_t *row = user_load(r, o);
+    if (!row)
+        return TPL_DECLINED;
+    int64_t pid = json_integer_value(json_object_get(row, "partner_id"));
+    json_decref(row);
+    *out = obj_user_value(r, pid);
+    return 0;
+}
+
+static int m_income_percent(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                            struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    if (!user_visible(r, o))
+        return TPL_DECLINED;
+    int64_t pe4 = 0;
+    int rc = bonus_income_percent(r->db, o->id, &pe4, e);
+    if (rc)
+        return rc;
+    *out = pe4 % 10000 ? tpl_num((double)pe4 / 10000.0) : tpl_int(pe4 / 10000);
+    return 0;
+}
+
+/* set_settings({…}): deep merge into users.settings. */
+static int m_set_settings(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                          struct tpl_value *out, struct err *e)
+{
+    json_t *row = user_load(r, o);
+    if (!row)
+        return TPL_DECLINED;
+    json_t *patch = obj_arg_json(tpl_args_at(a, 0));
+    if (!json_is_object(patch)) {
+        json_decref(patch);
+        patch = obj_arg_json(a->named);
+    }
+    int rc = 0;
+    if (!json_is_object(patch))
+        rc = err_set(e, ERR_INVALID, "set_settings: expected a hash");
+    if (rc == 0) {
+        json_t *merged = config_store_merge(json_object_get(row, "settings"), patch);
+        json_t *args = json_pack("{s:o}", "settings", merged);
+        rc = user_update(r->db, o->id, args, true, e);
+        json_decref(args);
+    }
+    json_decref(patch);
+    json_decref(row);
+    if (rc == 0)
+        *out = obj_new(o->kind, o->id, o->user_id, NULL);
+    return rc;
+}
+
+/* add_bonus(amount, comment): billing.md §19 through bonus_set (the ledger). */
+static int m_add_bonus(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                       struct tpl_value *out, struct err *e)
+{
+    if (!user_visible(r, o))
+        return TPL_DECLINED;
+    json_t *amount = obj_arg_json(tpl_args_at(a, 0));
+    json_t *comment = obj_arg_json(tpl_args_at(a, 1));
+    int64_t minor = 0, id = 0;
+    int rc = money_from_json(amount, &minor) ? err_set(e, ERR_INVALID, "add_bonus: bad amount")
+                                             : bonus_set(r->db, o->id, minor, comment,
+                                                         "template", &id, e);
+    json_decref(amount);
+    json_decref(comment);
+    if (rc == 0)
+        *out = tpl_int(id);
+    return rc;
+}
+
+static const struct obj_method user_methods[] = {
+    { "id", m_id },
+    { "get_bonus", m_get_bonus },
+    { "services", m_services },
+    { "us", m_services },
+    { "pays", m_pays },
+    { "pay", m_pays },
+    { "wd", m_wd },
+    { "withdraws", m_wd },
+    { "bonus", m_bonus },
+    { "gen_session", m_gen_session },
+    { "email", m_email },
+    { "emails", m_email },
+    { "is_admin", m_is_admin },
+    { "is_blocked", m_is_blocked },
+    { "referrals_count", m_referrals_count },
+    { "has_payments", m_has_payments },
+    { "has_withdraws", m_has_withdraws },
+    { "partner", m_partner },
+    { "income_percent", m_income_percent },
+    { "set_settings", m_set_settings },
+    { "add_bonus", m_add_bonus },
+    { NULL, NULL },
+};
+
+const struct obj_kind obj_user_kind = { "Core::User", user_methods, user_load };
+
+/* ---- user.services ---- */
+
+/*
+ * The user's services as API rows (usvc_model plus name and category),
+ * ascending usi. REMOVED ones are left out unless usi is given (api.md §9.8);
+ * category is a LIKE mask.
+ */
+static json_t *services_rows(struct render_ctx *r, int64_t uid, const char *category,
+                             int64_t usi, const char *status)
+{
+    struct db_value p[4] = { DB_INT(uid) };
+    int np = 1;
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_puts(&sql, "SELECT us.*, s.name AS name, s.category AS category FROM user_services us "
+                   "JOIN services s ON s.service_id = us.service_id WHERE us.user_id = $1");
+    if (category) {
+        p[np++] = DB_TEXT(category);
+        buf_printf(&sql, " AND s.category LIKE $%d", np);
+    }
+    if (usi) {
+        p[np++] = DB_INT(usi);
+        buf_printf(&sql, " AND us.user_service_id = $%d", np);
+    } else {
+        buf_puts(&sql, " AND us.status <> 'REMOVED'");
+    }
+    if (status) {
+        p[np++] = DB_TEXT(status);
+        buf_printf(&sql, " AND us.status = $%d", np);
+    }
+    buf_puts(&sql, " ORDER BY us.user_service_id");
+    json_t *rows = obj_rows(r, &usvc_model, sql.data, p, np);
+    buf_free(&sql);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        const char *n = json_string_value(json_object_get(row, "name"));
+        if (n) {
+            char *name = usvc_name(n, json_object_get(row, "settings"));
+            json_object_set_new(row, "name", json_string(name));
+            free(name);
+        }
+    }
+    return rows;
+}
+
+static int s_list_for_api(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                          struct tpl_value *out, struct err *e)
+{
+    UNUSED(e);
+    char *cat = obj_arg_str(a, (size_t)-1, "category");
+    int64_t usi = 0;
+    obj_arg_int(a, (size_t)-1, "usi", &usi);
+    json_t *rows = services_rows(r, o->user_id, cat, usi, NULL);
+    free(cat);
+    *out = tpl_value_perl_list(obj_from_json(rows));
+    json_decref(rows);
+    return 0;
+}
+
+static int s_items(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                   struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    json_t *rows = services_rows(r, o->user_id, NULL, 0, NULL);
+    *out = tpl_list_new();
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+        tpl_list_push(out, obj_new(&obj_us_kind,
+                                   json_integer_value(json_object_get(row, "user_service_id")),
+                                   o->user_id, NULL));
+    json_decref(rows);
+    return 0;
+}
+
+static int has_status(struct obj *o, struct render_ctx *r, const char *status,
+                      struct tpl_value *out)
+{
+    json_t *rows = services_rows(r, o->user_id, NULL, 0, status);
+    *out = tpl_int(json_array_size(rows) > 0);
+    json_decref(rows);
+    return 0;
+}
+
+#define HAS_FN(fname, status)                                                                 \
+    static int fname(struct obj *o, struct render_ctx *r, const struct tpl_args *a,           \
+                     struct tpl_value *out, struct err *e)                                    \
+    {                                                                                         \
+        UNUSED(a);                                                                            \
+        UNUSED(e);                                                                            \
+        return has_status(o, r, status, out);                                                 \
+    }
+HAS_FN(s_has, NULL)
+HAS_FN(s_has_active, "ACTIVE")
+HAS_FN(s_has_block, "BLOCK")
+HAS_FN(s_has_unpaid, "NOT PAID")
+HAS_FN(s_has_progress, "PROGRESS")
+
+static int s_id(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                struct tpl_value *out, struct err *e)
+{
+    UNUSED(o);
+    UNUSED(e);
+    int64_t usi;
+    if (!obj_arg_int(a, 0, NULL, &usi))
+        return TPL_DECLINED;
+    *out = obj_us_value(r, usi);
+    return 0;
+}
+
+static const struct obj_method services_methods[] = {
+    { "list_for_api", s_list_for_api },
+    { "items", s_items },
+    { "id", s_id },
+    { "has_services", s_has },
+    { "has_services_active", s_has_active },
+    { "has_services_block", s_has_block },
+    { "has_services_unpaid", s_has_unpaid },
+    { "has_services_progress", s_has_progress },
+    { NULL, NULL },
+};
+
+const struct obj_kind obj_user_services_kind = { "Core::UserService", services_methods, NULL };
+
+/* ---- user.pays ---- */
+
+static json_t *pays_rows(struct render_ctx *r, int64_t uid, const char *order, int limit)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT * FROM pays_history WHERE user_id = $1 ORDER BY id %s%s",
+             order, limit ? " LIMIT 1" : "");
+    struct db_value p[] = { DB_INT(uid) };
+    return obj_rows(r, &pay_model, sql, p, 1);
+}
+
+static int p_list_for_api(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                          struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    json_t *rows = pays_rows(r, o->user_id, "", 0);
+    *out = tpl_value_perl_list(obj_from_json(rows));
+    json_decref(rows);
+    return 0;
+}
+
+static int p_last(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                  struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    json_t *rows = pays_rows(r, o->user_id, "DESC", 1);
+    json_t *row = json_array_get(rows, 0);
+    *out = row ? obj_new(&obj_pay_kind, json_integer_value(json_object_get(row, "id")),
+                         o->user_id, NULL)
+               : tpl_undef();
+    json_decref(rows);
+    return 0;
+}
+
+static int p_items(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                   struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    json_t *rows = pays_rows(r, o->user_id, "", 0);
+    *out = tpl_list_new();
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+        tpl_list_push(out, obj_new(&obj_pay_kind, json_integer_value(json_object_get(row, "id")),
+                                   o->user_id, NULL));
+    json_decref(rows);
+    return 0;
+}
+
+/* forecast(days = 3, blocked = 0, consider_today = 0): billing.md §16. */
+static int p_forecast(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                      struct tpl_value *out, struct err *e)
+{
+    struct forecast_opts fo = { .days = 3 };
+    int64_t v;
+    if (obj_arg_int(a, (size_t)-1, "days", &v) && v > 0 && v <= 3660)
+        fo.days = (int)v;
+    if (obj_arg_int(a, (size_t)-1, "blocked", &v))
+        fo.blocked = v != 0;
+    if (obj_arg_int(a, (size_t)-1, "consider_today", &v))
+        fo.consider_today = v != 0;
+    json_t *f = NULL;
+    int rc = forecast_build(r->db, o->user_id, &fo, time_now(), &f, e);
+    if (rc)
+        return rc;
+    *out = obj_from_json(f);
+    json_decref(f);
+    return 0;
+}
+
+static const struct obj_method pays_methods[] = {
+    { "list_for_api", p_list_for_api },
+    { "items", p_items },
+    { "last", p_last },
+    { "forecast", p_forecast },
+    { NULL, NULL },
+};
+
+const struct obj_kind obj_user_pays_kind = { "Core::Pay", pays_methods, NULL };
+
+/* ---- user.wd, user.bonus ---- */
+
+static json_t *wd_rows(struct render_ctx *r, int64_t uid, bool last)
+{
+    struct db_value p[] = { DB_INT(uid) };
+    return obj_rows(r, &withdraw_model,
+                    last ? "SELECT * FROM withdraw_history WHERE user_id = $1 "
+                           "ORDER BY withdraw_id DESC LIMIT 1"
+                         : "SELECT * FROM withdraw_history WHERE user_id = $1 "
+                           "ORDER BY withdraw_id",
+                    p, 1);
+}
+
+static int w_list_for_api(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                          struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    json_t *rows = wd_rows(r, o->user_id, false);
+    *out = tpl_value_perl_list(obj_from_json(rows));
+    json_decref(rows);
+    return 0;
+}
+
+static int w_last(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                  struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    json_t *rows = wd_rows(r, o->user_id, true);
+    json_t *row = json_array_get(rows, 0);
+    *out = row ? obj_new(&obj_wd_kind, json_integer_value(json_object_get(row, "withdraw_id")),
+                         o->user_id, NULL)
+               : tpl_undef();
+    json_decref(rows);
+    return 0;
+}
+
+static const struct obj_method wd_methods[] = {
+    { "list_for_api", w_list_for_api },
+    { "last", w_last },
+    { NULL, NULL },
+};
+
+const struct obj_kind obj_user_wd_kind = { "Core::Withdraw", wd_methods, NULL };
+
+static int b_list_for_api(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                          struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    struct db_value p[] = { DB_INT(o->user_id) };
+    json_t *rows = obj_rows(r, &bonus_model,
+                            "SELECT * FROM bonus_history WHERE user_id = $1 ORDER BY id", p, 1);
+    *out = tpl_value_perl_list(obj_from_json(rows));
+    json_decref(rows);
+    return 0;
+}
+
+static const struct obj_method bonus_methods[] = {
+    { "list_for_api", b_list_for_api },
+    { NULL, NULL },
+};
+
+const struct obj_kind obj_user_bonus_kind = { "Core::Bonus", bonus_methods, NULL };
+
+/* `user` / `user(id)`. */
+static int fn_user(void *self, struct tpl_ctx *cx, const struct tpl_args *a,
+                   struct tpl_value *out, struct err *e)
+{
+    UNUSED(self);
+    UNUSED(e);
+    struct render_ctx *r = obj_ctx(cx);
+    int64_t id = r->user_id;
+    obj_arg_int(a, 0, NULL, &id);
+    *out = obj_user_value(r, id);
+    return 0;
+}
+
+void obj_user_bind(struct tpl_value *vars, struct render_ctx *r)
+{
+    UNUSED(r);
+    obj_bind_func(vars, "user", fn_user);
+}

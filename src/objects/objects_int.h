@@ -1,0 +1,116 @@
+/*
+ * objects_int.h — the machinery shared by the SHM object model files
+ * (src/objects/obj_*.c; templates.md §7): one generic host object (struct
+ * obj) whose kind supplies its methods and its row, the rights rule of
+ * DECISIONS D11, and small helpers for arguments and values.
+ *
+ * An object holds no data: every access re-reads its row through the
+ * render's connection (render_ctx.db, inside the caller's transaction), so a
+ * template that writes (us.gen_store_pass, us.set_settings) and then reads
+ * sees its own change. The render context is taken from the template call
+ * (tpl_ctx_host), never stored in an object.
+ *
+ * Rights: a render acts as render_ctx.user_id; objects of other users are
+ * reachable only when render_ctx.admin is set (obj_may_see). A denied or
+ * missing object is undefined in the template ("gets nothing"), never an
+ * error that would reveal its existence.
+ */
+#ifndef BILLD_OBJECTS_INT_H
+#define BILLD_OBJECTS_INT_H
+
+#include "render.h"
+#include "../template/tpl.h"
+
+struct obj;
+struct db_result;
+struct db_value;
+struct model;
+
+/* A method of an object kind. Same return convention as struct tpl_object_ops.call. */
+typedef int (*obj_method_fn)(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                             struct tpl_value *out, struct err *e);
+
+struct obj_method {
+    const char *name;
+    obj_method_fn fn;
+};
+
+/* One object family (user, us, service, wd, …). */
+struct obj_kind {
+    const char *type_name;            /* SHM's class name, printed for {{ obj }} */
+    const struct obj_method *methods; /* terminated by { NULL, NULL } */
+    /*
+     * The object's row as a new JSON object, or NULL when there is none (or
+     * the caller may not see it). May be NULL for objects without a row.
+     */
+    json_t *(*load)(struct render_ctx *r, const struct obj *o);
+};
+
+struct obj {
+    const struct obj_kind *kind;
+    int64_t id;      /* the row key; 0 = no row (a collection, a helper) */
+    int64_t user_id; /* the user the object is scoped to */
+    char *key;       /* a text key (owned, may be NULL) */
+};
+
+/* A new object value (returns owned). key is copied (may be NULL). */
+struct tpl_value obj_new(const struct obj_kind *k, int64_t id, int64_t user_id, const char *key);
+/* The render context of a template call. */
+struct render_ctx *obj_ctx(struct tpl_ctx *cx);
+
+/* D11: true when the render may reach the data of user_id. */
+bool obj_may_see(const struct render_ctx *r, int64_t user_id);
+
+/* ---- rows ---- */
+
+/*
+ * The first row of sql with one integer parameter, converted with model m
+ * (hidden fields included), or NULL when there is no row. Returns owned.
+ */
+json_t *obj_row(struct render_ctx *r, const struct model *m, const char *sql, int64_t id);
+/* Every row of sql with params, converted with m, as a new array. */
+json_t *obj_rows(struct render_ctx *r, const struct model *m, const char *sql,
+                 const struct db_value *p, int np);
+/* A JSON value as a template value; money and other numbers keep their printed form. */
+struct tpl_value obj_from_json(const json_t *j);
+
+/* ---- arguments ---- */
+
+/* Integer argument: the positional one at i, else the key/value key (NULL = none). */
+bool obj_arg_int(const struct tpl_args *a, size_t i, const char *key, int64_t *out);
+/* String argument, as above; *out is owned (free). Numbers are printed. */
+char *obj_arg_str(const struct tpl_args *a, size_t i, const char *key);
+/* A template value as JSON (owned; undefined → NULL). */
+json_t *obj_arg_json(const struct tpl_value *v);
+
+/* ---- object kinds and top-level names, one file each ---- */
+
+extern const struct obj_kind obj_user_kind, obj_user_services_kind, obj_user_pays_kind,
+    obj_user_wd_kind, obj_user_bonus_kind, obj_us_kind, obj_service_kind, obj_wd_kind,
+    obj_pay_kind, obj_bonus_kind, obj_server_kind, obj_config_kind, obj_storage_kind,
+    obj_misc_kind, obj_task_kind, obj_spool_kind;
+
+/* Binds the top-level names of each family into vars (a TPL_HASH). */
+void obj_user_bind(struct tpl_value *vars, struct render_ctx *r);
+void obj_us_bind(struct tpl_value *vars, struct render_ctx *r);
+void obj_service_bind(struct tpl_value *vars, struct render_ctx *r);
+void obj_money_bind(struct tpl_value *vars, struct render_ctx *r);
+void obj_server_bind(struct tpl_value *vars, struct render_ctx *r);
+void obj_config_bind(struct tpl_value *vars, struct render_ctx *r);
+void obj_storage_bind(struct tpl_value *vars, struct render_ctx *r);
+void obj_misc_bind(struct tpl_value *vars, struct render_ctx *r);
+void obj_task_bind(struct tpl_value *vars, struct render_ctx *r);
+void obj_http_bind(struct tpl_value *vars, struct render_ctx *r);
+
+/* Helpers shared between families. */
+/* The user service usi as an object value when visible, else undefined. */
+struct tpl_value obj_us_value(struct render_ctx *r, int64_t usi);
+/* The user object of user_id when visible, else undefined. */
+struct tpl_value obj_user_value(struct render_ctx *r, int64_t user_id);
+/* Deep-merges patch into the settings of user service usi. Returns 0 or an error. */
+int obj_us_merge_settings(struct render_ctx *r, int64_t usi, const json_t *patch,
+                          struct err *e);
+/* Sets a top-level name to a host function without state. */
+void obj_bind_func(struct tpl_value *vars, const char *name, tpl_func_fn fn);
+
+#endif
