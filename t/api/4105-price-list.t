@@ -177,8 +177,8 @@ for my $engine (engines()) {
 
             set_config(price_list_template_id => 'no_such_template');
             $r = plist($u);
-            isnt $r->{status}, 200, 'a missing template is an error';
-            like $r->{body}, qr/no_such_template/, 'naming the template';
+            is $r->{status}, 404, 'a missing template: 404';
+            is $r->{json}{error}, 'Template no_such_template not found', 'naming the template';
 
             set_config(price_list_template_id => '');
             is_deeply plist($u, category => 'plt')->{ids}, [ $x, $z ],

@@ -346,6 +346,15 @@ static void test_forecast(void **state)
 
 /* ---- §15: add_period_by_money, recalc, recash ---- */
 
+/* What `billd check` runs: every balance and bonus equals its ledger sums. */
+static void assert_check(struct db *db)
+{
+    struct err e = { 0 };
+    int64_t mismatches = -1;
+    OK(ledger_check(db, &mismatches, &e));
+    assert_int_equal(mismatches, 0);
+}
+
 static void set_honest(struct db *db)
 {
     bf_q_exec(db, "DELETE FROM config WHERE key = 'billing'");
@@ -424,6 +433,7 @@ static void test_add_period_by_money(void **state)
     assert_false(added);
     assert_int_equal(bf_user_col(db, u2, "balance"), 0);
     assert_int_equal(current_wd(db, usi2).total, 90000);
+    assert_check(db);
 }
 
 /* §15.2 vector: period 6, cost 100, personal discount set to 20 → total 80. */
@@ -471,6 +481,7 @@ static void test_recalc(void **state)
     assert_false(done);
     assert_int_equal(current_wd(db, usi).total, 8000);
     bf_assert_ledger(db, u);
+    assert_check(db);
 }
 
 static void insert_row(struct db *db, const char *sql, int64_t user_id, int64_t amount)
@@ -503,6 +514,7 @@ static void test_recash(void **state)
     assert_int_equal(bf_user_col(db, u, "balance"), 120000);
     assert_int_equal(bf_user_col(db, u, "bonus"), 3000);
     bf_assert_ledger(db, u);
+    assert_check(db);
     assert_true(json_number_value(json_object_get(json_object_get(out, "before"), "balance")) ==
                 700.0);
     assert_true(json_number_value(json_object_get(json_object_get(out, "before"), "bonus")) ==
