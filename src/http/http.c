@@ -1,7 +1,8 @@
 /*
  * http.c — the libmicrohttpd wrapper (see http.h): daemon options, the
  * access handler state machine (headers → body → answer), framing checks,
- * body limits, client addresses and the access log.
+ * body limits, client addresses, the access log and streamed bodies
+ * (suspended between chunks, resumed by one ticker thread).
  */
 #include "http.h"
 #include "../util/log.h"
@@ -10,16 +11,34 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+
+struct stream_state;
 
 struct http_server {
     struct MHD_Daemon *daemon;
     struct http_app app;
     struct http_options opt;
     int port;
+    /* streamed bodies waiting for data (suspended connections), under park_lock */
+    pthread_mutex_t park_lock;
+    pthread_cond_t park_cond;
+    struct stream_state *parked;
+    bool stopping;
+    pthread_t ticker;
+};
+
+/* One streamed response: the application's stream and the connection it belongs to. */
+struct stream_state {
+    struct http_stream s;
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    int64_t deadline_ns;
+    struct stream_state *next_parked;
 };
 
 #define HTTP_DISCARD_MAX ((size_t)64 << 20)
@@ -47,6 +66,12 @@ void http_response_init(struct http_response *resp)
 
 void http_response_free(struct http_response *resp)
 {
+    if (resp->stream) {
+        if (resp->stream->free)
+            resp->stream->free(resp->stream->ctx);
+        free(resp->stream);
+        resp->stream = NULL;
+    }
     free(resp->body);
     for (int i = 0; i < resp->nheaders; i++) {
         free(resp->header_names[i]);
@@ -74,6 +99,18 @@ void http_response_body(struct http_response *resp, char *body, size_t len, cons
         resp->content_type = ctype;
 }
 
+void http_response_stream(struct http_response *resp, const struct http_stream *s,
+                          const char *ctype)
+{
+    if (resp->stream && resp->stream->free)
+        resp->stream->free(resp->stream->ctx);
+    free(resp->stream);
+    resp->stream = xmalloc(sizeof(*resp->stream));
+    *resp->stream = *s;
+    if (ctype)
+        resp->content_type = ctype;
+}
+
 void http_response_text(struct http_response *resp, int status, const char *text, const char *ctype)
 {
     resp->status = status;
@@ -90,11 +127,109 @@ static char *header_safe(const char *v)
     return s;
 }
 
-static enum MHD_Result queue(struct http_request *req, struct http_response *resp)
+/* ---- streamed bodies ---- */
+
+/*
+ * MHD's content reader: asks the stream for data; with none, parks the
+ * connection (MHD_suspend_connection, allowed from a content reader) until
+ * the ticker resumes it, so a waiting stream never holds a pool thread.
+ */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(resp->len, resp->body,
-                                                             MHD_RESPMEM_MUST_FREE);
-    resp->body = NULL; /* now owned by MHD */
+    struct stream_state *st = cls;
+    struct http_server *srv = st->srv;
+    UNUSED(pos);
+    if (now_ns() > st->deadline_ns)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    pthread_mutex_lock(&srv->park_lock);
+    bool stopping = srv->stopping;
+    pthread_mutex_unlock(&srv->park_lock);
+    if (stopping)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    long n = st->s.next(st->s.ctx, buf, max);
+    if (n > 0)
+        return (ssize_t)n;
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    pthread_mutex_lock(&srv->park_lock);
+    if (srv->stopping) {
+        pthread_mutex_unlock(&srv->park_lock);
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    st->next_parked = srv->parked;
+    srv->parked = st;
+    MHD_suspend_connection(st->conn);
+    pthread_mutex_unlock(&srv->park_lock);
+    return 0;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream_state *st = cls;
+    if (st->s.free)
+        st->s.free(st->s.ctx);
+    free(st);
+}
+
+/* Resumes every parked stream. Called with park_lock held. */
+static void resume_parked(struct http_server *srv)
+{
+    while (srv->parked) {
+        struct stream_state *st = srv->parked;
+        srv->parked = st->next_parked;
+        st->next_parked = NULL;
+        MHD_resume_connection(st->conn);
+    }
+}
+
+/* The ticker thread: every HTTP_STREAM_POLL_MS, parked streams get another chance. */
+static void *stream_ticker(void *arg)
+{
+    struct http_server *srv = arg;
+    pthread_mutex_lock(&srv->park_lock);
+    while (!srv->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)HTTP_STREAM_POLL_MS * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&srv->park_cond, &srv->park_lock, &ts);
+        resume_parked(srv);
+    }
+    pthread_mutex_unlock(&srv->park_lock);
+    return NULL;
+}
+
+/* The MHD response of a streamed body; takes resp->stream. NULL on failure (stream freed). */
+static struct MHD_Response *stream_response(struct http_request *req, struct http_response *resp,
+                                            struct http_server *srv)
+{
+    struct stream_state *st = xcalloc(1, sizeof(*st));
+    st->s = *resp->stream;
+    st->srv = srv;
+    st->conn = req->conn;
+    int secs = st->s.max_seconds > 0 && st->s.max_seconds < HTTP_STREAM_MAX_SECONDS
+                   ? st->s.max_seconds : HTTP_STREAM_MAX_SECONDS;
+    st->deadline_ns = now_ns() + (int64_t)secs * 1000000000;
+    free(resp->stream);
+    resp->stream = NULL; /* now owned by st */
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, st, stream_free);
+    if (!r)
+        stream_free(st);
+    return r;
+}
+
+static enum MHD_Result queue_to(struct http_server *srv, struct http_request *req,
+                                struct http_response *resp)
+{
+    struct MHD_Response *r;
+    if (resp->stream && srv) {
+        r = stream_response(req, resp, srv);
+    } else {
+        r = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
+        resp->body = NULL; /* now owned by MHD */
+    }
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
@@ -107,6 +242,11 @@ static enum MHD_Result queue(struct http_request *req, struct http_response *res
     enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ok;
+}
+
+static enum MHD_Result queue(struct http_request *req, struct http_response *resp)
+{
+    return queue_to(NULL, req, resp);
 }
 
 static enum MHD_Result answer_error(struct http_request *req, int status, const char *msg)
@@ -369,7 +509,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     http_response_init(&resp);
     log_set_request_id(req->id);
     s->app.on_request(req, &resp, s->app.ctx);
-    enum MHD_Result ok = queue(req, &resp);
+    enum MHD_Result ok = queue_to(s, req, &resp);
     log_set_request_id(NULL);
     http_response_free(&resp);
     return ok;
@@ -439,7 +579,9 @@ int http_start(const struct http_options *opt, const struct http_app *app,
     s->app = *app;
     s->opt = *opt;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     (v6 ? MHD_USE_IPv6 : 0);
+                     MHD_ALLOW_SUSPEND_RESUME | (v6 ? MHD_USE_IPv6 : 0);
+    pthread_mutex_init(&s->park_lock, NULL);
+    pthread_cond_init(&s->park_cond, NULL);
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)opt->port, NULL, NULL, on_access, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -455,12 +597,19 @@ int http_start(const struct http_options *opt, const struct http_app *app,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_END);
     if (!s->daemon) {
+        pthread_mutex_destroy(&s->park_lock);
+        pthread_cond_destroy(&s->park_cond);
         free(s);
         return err_set(e, ERR_IO, "cannot listen on %s:%d (address in use or not permitted)",
                        opt->host, opt->port);
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : opt->port;
+    if (pthread_create(&s->ticker, NULL, stream_ticker, s)) {
+        MHD_stop_daemon(s->daemon);
+        free(s);
+        return err_set(e, ERR_INTERNAL, "cannot start the stream ticker thread");
+    }
     *out = s;
     return 0;
 }
@@ -469,7 +618,18 @@ void http_stop(struct http_server *s)
 {
     if (!s)
         return;
+    /* Streams end and parked connections are resumed first: MHD must not stop with any suspended. */
+    pthread_mutex_lock(&s->park_lock);
+    s->stopping = true;
+    pthread_cond_signal(&s->park_cond);
+    pthread_mutex_unlock(&s->park_lock);
+    pthread_join(s->ticker, NULL);
+    pthread_mutex_lock(&s->park_lock);
+    resume_parked(s);
+    pthread_mutex_unlock(&s->park_lock);
     MHD_stop_daemon(s->daemon);
+    pthread_mutex_destroy(&s->park_lock);
+    pthread_cond_destroy(&s->park_cond);
     free(s);
 }
 

@@ -41,6 +41,27 @@ struct http_request {
 
 #define HTTP_MAX_HEADERS 16
 
+/*
+ * A streamed response body of unknown length, sent chunked (Server-Sent
+ * Events, live logs). next() runs on the pool thread that served the request
+ * whenever the client can take more: it writes up to max bytes into buf and
+ * returns the count, 0 when it has nothing yet (the connection is then
+ * suspended — it holds no thread — and next() is asked again after
+ * HTTP_STREAM_POLL_MS), or HTTP_STREAM_END to finish. A stream ends by
+ * itself after max_seconds (0 = HTTP_STREAM_MAX_SECONDS) and when the server
+ * stops. free(ctx) is called exactly once, when the response is gone.
+ */
+#define HTTP_STREAM_END (-1)
+#define HTTP_STREAM_POLL_MS 200
+#define HTTP_STREAM_MAX_SECONDS 600
+
+struct http_stream {
+    long (*next)(void *ctx, char *buf, size_t max);
+    void (*free)(void *ctx);
+    void *ctx;
+    int max_seconds;
+};
+
 struct http_response {
     int status;
     const char *content_type; /* static string */
@@ -49,6 +70,7 @@ struct http_response {
     int nheaders;
     char *header_names[HTTP_MAX_HEADERS];  /* owned */
     char *header_values[HTTP_MAX_HEADERS]; /* owned */
+    struct http_stream *stream;            /* owned; set: the body is streamed, not body */
 };
 
 /* What the server calls. ctx is passed back to both callbacks. */
@@ -100,6 +122,12 @@ void http_response_free(struct http_response *resp);
 void http_response_header(struct http_response *resp, const char *name, const char *value);
 /* Takes ownership of body. */
 void http_response_body(struct http_response *resp, char *body, size_t len, const char *ctype);
+/*
+ * Makes the body a stream (see struct http_stream): takes s->ctx, which is
+ * freed with s->free even when the response is never sent.
+ */
+void http_response_stream(struct http_response *resp, const struct http_stream *s,
+                          const char *ctype);
 /* Sets a body copied from text. */
 void http_response_text(struct http_response *resp, int status, const char *text, const char *ctype);
 
