@@ -5,6 +5,7 @@
  * to rendering (render.c).
  */
 #include "api.h"
+#include "../spool/spool.h"
 #include "idempotency.h"
 #include "render.h"
 #include "../core/ratelimit.h"
@@ -195,7 +196,9 @@ static int run_in_transaction(struct api_ctx *c)
         rc = c->err.code;
         if (rc == ERR_BUSY)
             api_fail(c, 408, "The service is locked. Try again later.");
-    } else if (!keep) {
+    } else if (keep) {
+        spool_committed(); /* wake the spool workers if the request queued tasks */
+    } else {
         db_rollback(c->db);
     }
     return rc;

@@ -6,6 +6,7 @@
 #include "ledger.h"
 #include "../core/config_store.h"
 #include "../core/money.h"
+#include "../spool/spool.h"
 #include "../util/log.h"
 #include "../util/timeutil.h"
 
@@ -47,16 +48,8 @@ int payment_user_event(struct db *db, int64_t user_id, enum user_event ev, int64
                               user_events[ev].method, "name", user_events[ev].name, "title",
                               user_events[ev].title);
     json_t *settings = json_pack("{s:I}", user_events[ev].settings_key, (json_int_t)ref_id);
-    char *ev_text = json_dumps(event, JSON_COMPACT | JSON_SORT_KEYS);
-    char *set_text = json_dumps(settings, JSON_COMPACT | JSON_SORT_KEYS);
-    struct db_value p[] = { DB_INT(user_id), DB_TEXT(ev_text), DB_INT(time_now()),
-                            DB_TEXT(set_text) };
-    int rc = db_exec(db,
-                     "INSERT INTO spool (user_id, event, prio, status, created, delayed, settings)"
-                     " VALUES ($1, $2, 100, 'NEW', $3, 0, $4)",
-                     p, 4, NULL, e);
-    free(ev_text);
-    free(set_text);
+    /* the built-in task plus one task per `events` row of the name (spool.md §2.2) */
+    int rc = spool_user_event(db, user_id, user_events[ev].name, event, settings, e);
     json_decref(event);
     json_decref(settings);
     return rc;

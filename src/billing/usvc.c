@@ -9,6 +9,7 @@
  * error of one engine call.
  */
 #include "usvc.h"
+#include "../spool/spool.h"
 #include "charge.h"
 #include "ledger.h"
 #include "withdraw.h"
@@ -270,16 +271,9 @@ static int spool_insert(struct bctx *b, const struct usvc *us, const json_t *row
                         const json_t *extra)
 {
     json_t *ev = event_copy(row), *st = task_settings(us, extra);
-    char *evs = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
-    char *sts = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
-    struct db_value p[] = { DB_INT(us->user_id), DB_INT(us->user_service_id), DB_TEXT(evs),
-                            DB_INT(b->now), DB_TEXT(sts) };
-    int rc = db_exec(b->db,
-                     "INSERT INTO spool (user_id, user_service_id, event, prio, status, created, "
-                     "settings) VALUES ($1, $2, $3, 100, 'NEW', $4, $5)",
-                     p, 5, NULL, b->e);
-    free(evs);
-    free(sts);
+    struct spool_new t = { .user_id = us->user_id, .usi = us->user_service_id, .event = ev,
+                           .settings = st };
+    int rc = spool_add(b->db, &t, NULL, b->e);
     json_decref(ev);
     json_decref(st);
     return rc;

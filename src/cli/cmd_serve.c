@@ -1,9 +1,12 @@
 /*
- * cmd_serve.c — `billd serve`: migrate, then run the HTTP API until SIGINT
- * or SIGTERM, then stop cleanly (pool threads close their connections).
+ * cmd_serve.c — `billd serve`: migrate, then run the HTTP API and the spool
+ * workers (SPOOL_WORKERS, default 2, 0 = none; D4) until SIGINT or SIGTERM,
+ * then stop cleanly (workers finish their task, pool threads close their
+ * connections).
  */
 #include "cli.h"
 #include "../api/api.h"
+#include "../spool/spool.h"
 #include "../util/log.h"
 
 #include <signal.h>
@@ -20,10 +23,16 @@ static void block_signals(sigset_t *set)
 static int serve(const struct config *cfg)
 {
     struct http_server *srv;
+    struct spool_pool *spool = NULL;
     struct http_app app;
     struct err e = { 0 };
     sigset_t set;
     int sig = 0;
+    int spool_workers = 0;
+    if (spool_workers_env(2, &spool_workers, &e)) {
+        fprintf(stderr, "billd serve: invalid configuration: %s\n", e.msg);
+        return 1;
+    }
     block_signals(&set); /* before any thread starts, so all inherit the mask */
     struct http_options opt = {
         .host = cfg->listen_host,
@@ -40,6 +49,11 @@ static int serve(const struct config *cfg)
         fprintf(stderr, "billd serve: %s\n", e.msg);
         return 1;
     }
+    if (spool_workers > 0 && spool_pool_start(cfg, spool_workers, false, &spool, &e)) {
+        fprintf(stderr, "billd serve: spool: %s\n", e.msg);
+        http_stop(srv);
+        return 1;
+    }
     bool v6 = strchr(cfg->listen_host, ':') != NULL;
     char host[80];
     snprintf(host, sizeof(host), "%s%s%s", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "");
@@ -50,6 +64,7 @@ static int serve(const struct config *cfg)
              cfg->workers, cfg->tz);
     sigwait(&set, &sig);
     log_info("shutting down", "signal=%d", sig);
+    spool_pool_stop(spool);
     http_stop(srv);
     return 0;
 }
@@ -61,7 +76,8 @@ int cmd_serve(int argc, char **argv)
     if (cli_wants_help(argc, argv)) {
         printf("usage: billd serve [--env-file FILE]\n\n"
                "Migrates DATABASE_URL, then serves the API on LISTEN (default\n"
-               "127.0.0.1:8080) with WORKERS_COUNT threads until SIGINT/SIGTERM.\n");
+               "127.0.0.1:8080) with WORKERS_COUNT threads and runs SPOOL_WORKERS\n"
+               "spool workers (default 2, 0 = none) until SIGINT/SIGTERM.\n");
         return 0;
     }
     if (cli_load_config(&argc, argv, &cfg))

@@ -7,6 +7,8 @@
 #include "../util/log.h"
 #include "../util/strutil.h"
 
+#include <time.h>
+
 int db_open(const char *url, struct db **out, struct err *e)
 {
     struct db *db = xcalloc(1, sizeof(*db));
@@ -129,6 +131,23 @@ void db_rollback(struct db *db)
 bool db_in_tx(const struct db *db)
 {
     return db->in_tx;
+}
+
+int db_listen(struct db *db, const char *channel, struct err *e)
+{
+    if (db->engine != DB_PG)
+        return err_set(e, ERR_INVALID, "LISTEN needs PostgreSQL");
+    return db_pg_listen(db, channel, e);
+}
+
+int db_wait_notify(struct db *db, int timeout_ms, bool *got, struct err *e)
+{
+    *got = false;
+    if (db->engine == DB_PG)
+        return db_pg_wait_notify(db, timeout_ms, got, e);
+    struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+    return 0;
 }
 
 int db_ping(struct db *db, struct err *e)

@@ -140,4 +140,13 @@ int db_sql_json_present(const struct db *db, struct buf *out, const char *col, i
  */
 char *db_json_path(const struct db *db, const char *dotted);
 
+/*
+ * PostgreSQL notifications (the spool's cross-node wake-up): db_listen runs
+ * LISTEN channel (an identifier from code, never input); db_wait_notify
+ * waits up to timeout_ms for a notification on that connection and sets
+ * *got. On SQLite db_listen returns ERR_INVALID and db_wait_notify sleeps.
+ */
+int db_listen(struct db *db, const char *channel, struct err *e);
+int db_wait_notify(struct db *db, int timeout_ms, bool *got, struct err *e);
+
 #endif

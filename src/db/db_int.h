@@ -64,5 +64,7 @@ int db_pg_query(struct db *db, const char *sql, const struct db_value *params, i
                 struct db_result **out, struct err *e);
 int db_pg_script(struct db *db, const char *sql, struct err *e);
 int db_pg_reconnect(struct db *db, struct err *e);
+int db_pg_listen(struct db *db, const char *channel, struct err *e);
+int db_pg_wait_notify(struct db *db, int timeout_ms, bool *got, struct err *e);
 
 #endif

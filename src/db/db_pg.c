@@ -9,6 +9,7 @@
 #include "../util/log.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #define BYTEAOID 17
 #define PGCONN(db) ((PGconn *)(db)->pg)
@@ -175,5 +176,46 @@ int db_pg_script(struct db *db, const char *sql, struct err *e)
         return ERR_INTERNAL;
     }
     PQclear(res);
+    return 0;
+}
+
+/* ---- notifications (db_listen / db_wait_notify, the spool's wake-up) ---- */
+
+int db_pg_listen(struct db *db, const char *channel, struct err *e)
+{
+    char sql[96];
+    snprintf(sql, sizeof(sql), "LISTEN %s", channel);
+    return db_pg_script(db, sql, e);
+}
+
+/* Drains pending notifications; true when there was at least one. */
+static bool drain_notifies(PGconn *c)
+{
+    bool got = false;
+    PGnotify *n;
+    while ((n = PQnotifies(c)) != NULL) {
+        got = true;
+        PQfreemem(n);
+    }
+    return got;
+}
+
+int db_pg_wait_notify(struct db *db, int timeout_ms, bool *got, struct err *e)
+{
+    PGconn *c = PGCONN(db);
+    *got = false;
+    if (PQconsumeInput(c) == 0)
+        return err_set(e, ERR_IO, "Can't connect to DB");
+    if ((*got = drain_notifies(c)))
+        return 0;
+    struct pollfd pfd = { .fd = PQsocket(c), .events = POLLIN };
+    if (pfd.fd < 0)
+        return err_set(e, ERR_IO, "Can't connect to DB");
+    int n = poll(&pfd, 1, timeout_ms);
+    if (n > 0) {
+        if (PQconsumeInput(c) == 0)
+            return err_set(e, ERR_IO, "Can't connect to DB");
+        *got = drain_notifies(c);
+    }
     return 0;
 }

@@ -177,6 +177,7 @@ sub _spawn {
         WORKERS_COUNT        => 2,
         LOG_LEVEL            => 'info',
         BILLD_ADMIN_PASSWORD => ADMIN_PASSWORD,
+        SPOOL_WORKERS        => 0,    # spool tests start workers with env => {SPOOL_WORKERS => 2}
     );
     # Settings a developer may have in the shell must not leak into the tests.
     delete @env{qw(TRUSTED_IPS MIN_PASSWORD_LENGTH MAX_CONNECTIONS MAX_CONNECTIONS_PER_IP

@@ -1,0 +1,44 @@
+-- 0007_spool (PostgreSQL): the spool engine's bookkeeping (issue 6; docs/spool.md; D9, D10).
+--
+-- spool.token         stable idempotency token of the task, the same on every attempt (D9);
+--                     set by spool_add() or at the first claim of a row inserted otherwise
+-- spool.attempts      executions since the task last succeeded (the attempt number templates
+--                     and transports see; a periodic task starts again at 1 each period)
+-- spool.fails         FAIL outcomes since the last success or admin retry (spool.max_attempts)
+-- spool.retries       FAIL/DELAYED outcomes in a row: the retry delay is 3^retries s, <= 900
+-- spool.claimed_by    node id of the worker executing the task (NULL = not claimed)
+-- spool.claimed_until lease: after this second another node may claim the task again
+-- spool.usi_lock      the user service the running task holds (NULL for CHANGED tasks)
+-- spool.history_id    the spool_history row of the current execution
+-- spool.manual        1 after an admin action (retry/resume): the only way a periodic Jobs
+--                     task runs while the test clock is frozen
+-- spool_history.token/attempt/node  which attempt of which task ran where
+ALTER TABLE spool ADD COLUMN token TEXT;
+ALTER TABLE spool ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE spool ADD COLUMN fails BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE spool ADD COLUMN retries BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE spool ADD COLUMN claimed_by TEXT;
+ALTER TABLE spool ADD COLUMN claimed_until BIGINT;
+ALTER TABLE spool ADD COLUMN usi_lock BIGINT;
+ALTER TABLE spool ADD COLUMN history_id BIGINT;
+ALTER TABLE spool ADD COLUMN manual BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE spool_history ADD COLUMN token TEXT;
+ALTER TABLE spool_history ADD COLUMN attempt BIGINT;
+ALTER TABLE spool_history ADD COLUMN node TEXT;
+
+-- The claim walks this index in (prio, id) order, skipping parked rows.
+CREATE INDEX spool_runnable ON spool (prio, id) WHERE status NOT IN ('STUCK', 'PAUSED');
+CREATE INDEX spool_usi ON spool (user_service_id);
+CREATE INDEX spool_usi_lock ON spool (usi_lock) WHERE usi_lock IS NOT NULL;
+CREATE INDEX spool_claimed ON spool (claimed_by) WHERE claimed_by IS NOT NULL;
+CREATE INDEX spool_history_created ON spool_history (created);
+
+-- Every insert wakes the idle workers of every node (LISTEN billd_spool); they also poll,
+-- so a lost notification only delays work.
+CREATE FUNCTION spool_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('billd_spool', '');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER spool_notify AFTER INSERT ON spool FOR EACH STATEMENT EXECUTE FUNCTION spool_notify();

@@ -1,0 +1,468 @@
+/*
+ * claim.c — the spool's bookkeeping transactions (spool.md §5.2, §5.5; D9,
+ * D10): claiming one runnable task with its history row, finishing it
+ * (success, periodic re-arm, retry schedule, max_attempts, STUCK), releasing
+ * the claims of a crashed node and the lease heartbeat.
+ *
+ * Runnable (one SELECT served by the partial index spool_runnable):
+ *   status not STUCK/PAUSED, due (executed IS NULL or executed + delayed <=
+ *   now), not claimed (or the lease of another node expired), the Jobs filter
+ *   of enum spool_jobs, no other running task of the same us (unless either
+ *   is CHANGED), and no earlier task of a child us waiting in the spool
+ *   (billing.md §11.1; parked STUCK/PAUSED children do not hold the parent).
+ * On PostgreSQL the candidate row is locked with FOR UPDATE SKIP LOCKED and a
+ * transaction advisory lock on the us serialises two claimers of one us, who
+ * then re-check the running-task condition with a fresh snapshot.
+ */
+#include "spool_int.h"
+
+#include "../billing/usvc.h"
+#include "../core/config_store.h"
+#include "../core/server.h"
+#include "../db/db.h"
+#include "../util/buf.h"
+#include "../util/log.h"
+
+#include "../util/timeutil.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+/* Advisory-lock class for per-us claim serialisation on PostgreSQL ("SPus"). */
+#define SPOOL_USI_LOCK_CLASS 1397781875
+
+#define CLAIM_COLUMNS                                                                         \
+    "s.id, s.user_id, s.user_service_id, s.event, s.settings, s.prio, s.status, s.created, " \
+    "s.executed, s.delayed, s.token, s.attempts, s.claimed_by, s.history_id"
+
+/* The claim SELECT for db's engine ($1 now, $2 node, $3 jobs mode, $4 kind path, $5 name path). */
+static char *claim_sql(struct db *db)
+{
+    struct buf b, kind, name;
+    buf_init(&b, 0);
+    buf_init(&kind, 0);
+    buf_init(&name, 0);
+    db_sql_json_text(db, &kind, "s.event", 4);
+    db_sql_json_text(db, &name, "s.event", 5);
+    bool pg = db_engine_of(db) == DB_PG;
+    buf_printf(&b,
+               "SELECT " CLAIM_COLUMNS " FROM spool s"
+               " WHERE s.status NOT IN ('STUCK', 'PAUSED')"
+               " AND (s.executed IS NULL OR s.executed + s.delayed <= $1)"
+               " AND (s.claimed_by IS NULL OR (s.claimed_until < $1 AND s.claimed_by <> $2))"
+               " AND (COALESCE(%s, '') <> 'Jobs' OR $3 = 0 OR ($3 = 1 AND s.manual = 1))"
+               " AND (s.user_service_id IS NULL OR COALESCE(%s, '') = 'CHANGED' OR NOT EXISTS"
+               " (SELECT 1 FROM spool f WHERE f.usi_lock = s.user_service_id"
+               " AND f.claimed_until >= $1 AND f.id <> s.id))"
+               " AND (s.user_service_id IS NULL OR NOT EXISTS"
+               " (SELECT 1 FROM user_services c JOIN spool k ON k.user_service_id ="
+               " c.user_service_id WHERE c.parent = s.user_service_id AND k.id < s.id"
+               " AND k.status NOT IN ('STUCK', 'PAUSED')))"
+               " ORDER BY s.prio, s.id LIMIT 1%s",
+               kind.data, name.data, pg ? " FOR UPDATE OF s SKIP LOCKED" : "");
+    buf_free(&kind);
+    buf_free(&name);
+    return buf_detach(&b, NULL);
+}
+
+/* One cached claim statement per engine (the text only depends on the engine). */
+static const char *claim_sql_cached(struct db *db)
+{
+    static char *sql[3];
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    enum db_engine en = db_engine_of(db);
+    pthread_mutex_lock(&mu);
+    if (!sql[en])
+        sql[en] = claim_sql(db);
+    pthread_mutex_unlock(&mu);
+    return sql[en];
+}
+
+void spool_claim_free(struct spool_claim *c)
+{
+    json_decref(c->event);
+    json_decref(c->settings);
+    json_decref(c->server);
+    memset(c, 0, sizeof(*c));
+}
+
+static json_t *load_json(const char *s, bool object)
+{
+    json_t *v = s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
+    if (object && !json_is_object(v)) {
+        json_decref(v);
+        v = json_object();
+    }
+    return v;
+}
+
+/* Fills c from row 0 of the claim SELECT. */
+static void claim_fill(struct spool_claim *c, const struct db_result *r, int64_t now)
+{
+    memset(c, 0, sizeof(*c));
+    c->event = load_json(db_result_get(r, 0, "event"), true);
+    c->settings = load_json(db_result_get(r, 0, "settings"), true);
+    const char *tok = db_result_get(r, 0, "token");
+    if (tok && *tok)
+        snprintf(c->token, sizeof(c->token), "%s", tok);
+    else
+        spool_token_new(c->token);
+    snprintf(c->name, sizeof(c->name), "%s",
+             json_string_value(json_object_get(c->event, "name")) ?: "");
+    c->prio = db_result_get_int(r, 0, "prio");
+    c->started = now;
+    struct spool_task *t = &c->task;
+    t->id = db_result_get_int(r, 0, "id");
+    t->user_id = db_result_get_int(r, 0, "user_id");
+    t->usi = db_result_get_int(r, 0, "user_service_id");
+    json_t *us = json_object_get(c->settings, "user_service_id");
+    if (!t->usi && json_is_integer(us))
+        t->usi = json_integer_value(us);
+    t->attempt = (int)db_result_get_int(r, 0, "attempts") + 1;
+    t->token = c->token;
+    t->name = c->name;
+    t->event = c->event;
+    t->settings = c->settings;
+}
+
+/* The history row's response: {spool: {node, pid, started[, finished, duration]}} + extra. */
+static char *history_response(const char *node, int64_t started, int64_t finished,
+                              const json_t *data, const char *note)
+{
+    json_t *sp = json_pack("{s:s,s:I,s:I}", "node", node, "pid", (json_int_t)getpid(), "started",
+                           (json_int_t)started);
+    if (finished) {
+        json_object_set_new(sp, "finished", json_integer(finished));
+        json_object_set_new(sp, "duration", json_integer(finished - started));
+    }
+    json_t *o = json_pack("{s:o}", "spool", sp);
+    if (data)
+        json_object_set(o, "response", (json_t *)data);
+    if (note)
+        json_object_set_new(o, "error", json_string(note));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return s;
+}
+
+/* Marks the open history row hid of an execution that never finished. */
+static int history_interrupted(struct db *db, int64_t hid, int64_t now, struct err *e)
+{
+    if (!hid)
+        return 0;
+    json_t *o = json_pack("{s:s,s:I}", "error", "interrupted: the node stopped or its lease expired",
+                          "finished", (json_int_t)now);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    struct db_value p[] = { DB_TEXT(s), DB_INT(now), DB_INT(hid) };
+    int rc = db_exec(db,
+                     "UPDATE spool_history SET status = 'FAIL', response = $1, executed = $2"
+                     " WHERE id = $3 AND status NOT IN ('SUCCESS', 'FAIL', 'STUCK', 'DELAYED')",
+                     p, 3, NULL, e);
+    free(s);
+    json_decref(o);
+    return rc;
+}
+
+/* Writes the claim: history row, then the spool row's claim columns. */
+static int claim_write(struct db *db, const struct spool_opts *o, const struct db_result *r,
+                       struct spool_claim *c, int64_t now, struct err *e)
+{
+    int rc = 0;
+    if (db_result_get(r, 0, "claimed_by")) /* an expired lease of another node */
+        rc = history_interrupted(db, db_result_get_int(r, 0, "history_id"), now, e);
+    char *resp = history_response(o->node, now, 0, NULL, NULL);
+    struct db_value h[] = { DB_INT(c->task.id), DB_INT(c->task.user_id),
+                            c->task.usi ? DB_INT(c->task.usi) : DB_NULL, DB_TEXT(resp),
+                            DB_TEXT(db_result_get(r, 0, "event")), DB_INT(c->prio),
+                            DB_TEXT(db_result_get(r, 0, "status")), DB_INT(now),
+                            DB_TEXT(db_result_get(r, 0, "executed")),
+                            DB_INT(db_result_get_int(r, 0, "delayed")),
+                            DB_TEXT(db_result_get(r, 0, "settings")), DB_TEXT(c->token),
+                            DB_INT(c->task.attempt), DB_TEXT(o->node) };
+    struct db_result *hr = NULL;
+    if (rc == 0)
+        rc = db_query(db,
+                      "INSERT INTO spool_history (spool_id, user_id, user_service_id, response,"
+                      " event, prio, status, created, executed, delayed, settings, token, attempt,"
+                      " node) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                      " RETURNING id",
+                      h, 14, &hr, e);
+    free(resp);
+    if (rc)
+        return rc;
+    c->history_id = db_result_int(hr, 0, 0);
+    db_result_free(hr);
+    bool lock = c->task.usi && strcmp(c->name, USVC_CHANGED) != 0;
+    struct db_value u[] = { DB_TEXT(o->node), DB_INT(now + o->lease), DB_TEXT(c->token),
+                            lock ? DB_INT(c->task.usi) : DB_NULL, DB_INT(c->history_id),
+                            DB_INT(c->task.id) };
+    return db_exec(db,
+                   "UPDATE spool SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1,"
+                   " token = $3, usi_lock = $4, history_id = $5, manual = 0 WHERE id = $6",
+                   u, 6, NULL, e);
+}
+
+/*
+ * PostgreSQL: serialises claimers of one us and tells whether another task of
+ * it is running now (seen with a fresh snapshot after the advisory lock).
+ */
+static int usi_busy(struct db *db, const struct spool_claim *c, int64_t now, bool *busy,
+                    struct err *e)
+{
+    *busy = false;
+    if (db_engine_of(db) != DB_PG || !c->task.usi || !strcmp(c->name, USVC_CHANGED))
+        return 0;
+    struct db_value l[] = { DB_INT(SPOOL_USI_LOCK_CLASS), DB_INT(c->task.usi % 2147483647) };
+    int rc = db_exec(db, "SELECT pg_advisory_xact_lock($1::int, $2::int)", l, 2, NULL, e);
+    struct db_value p[] = { DB_INT(c->task.usi), DB_INT(now), DB_INT(c->task.id) };
+    struct db_result *r = NULL;
+    if (rc == 0)
+        rc = db_query(db,
+                      "SELECT 1 FROM spool WHERE usi_lock = $1 AND claimed_until >= $2"
+                      " AND id <> $3 LIMIT 1",
+                      p, 3, &r, e);
+    if (rc == 0)
+        *busy = db_result_rows(r) > 0;
+    db_result_free(r);
+    return rc;
+}
+
+int spool_claim(struct db *db, const struct spool_opts *o, int64_t now, struct spool_claim *out,
+                bool *got, struct err *e)
+{
+    char *kind = db_json_path(db, "kind"), *name = db_json_path(db, "name");
+    struct db_value p[] = { DB_INT(now), DB_TEXT(o->node), DB_INT(o->jobs), DB_TEXT(kind),
+                            DB_TEXT(name) };
+    *got = false;
+    int rc = db_begin(db, true, e);
+    for (int tries = 0; rc == 0 && tries < 16; tries++) {
+        struct db_result *r = NULL;
+        bool busy = false;
+        rc = db_query(db, claim_sql_cached(db), p, 5, &r, e);
+        if (rc == 0 && db_result_rows(r) == 0) {
+            db_result_free(r);
+            break;
+        }
+        if (rc == 0) {
+            claim_fill(out, r, now);
+            rc = usi_busy(db, out, now, &busy, e);
+        }
+        if (rc == 0 && !busy && (rc = claim_write(db, o, r, out, now, e)) == 0)
+            *got = true;
+        db_result_free(r);
+        if (rc || *got)
+            break;
+        spool_claim_free(out); /* the us got a running task meanwhile: look again */
+    }
+    free(kind);
+    free(name);
+    if (rc == 0 && *got)
+        rc = db_commit(db, e);
+    else
+        db_rollback(db);
+    if (rc && *got) {
+        spool_claim_free(out);
+        *got = false;
+    }
+    return rc;
+}
+
+/* ---- finishing ---- */
+
+/* SUCCESS with a us (§5.4, billing.md §10.5): bind the server, then the status from the event. */
+static int success_us(struct db *db, struct spool_claim *c, struct err *e)
+{
+    const struct spool_task *t = &c->task;
+    if (!t->usi || c->us_missing)
+        return 0;
+    json_t *us = spool_row_json(db, "SELECT settings FROM user_services WHERE user_service_id = $1",
+                                t->usi, "settings");
+    if (!us)
+        return 0; /* removed meanwhile */
+    json_t *st = json_object_get(us, "settings");
+    int rc = 0;
+    if (t->server_id && (!json_is_object(st) || !json_object_get(st, "server_id"))) {
+        json_t *ns = json_is_object(st) ? json_deep_copy(st) : json_object();
+        json_object_set_new(ns, "server_id", json_integer(t->server_id));
+        char *s = json_dumps(ns, JSON_COMPACT | JSON_SORT_KEYS);
+        struct db_value p[] = { DB_TEXT(s), DB_INT(t->usi) };
+        rc = db_exec(db, "UPDATE user_services SET settings = $1 WHERE user_service_id = $2", p, 2,
+                     NULL, e);
+        free(s);
+        json_decref(ns);
+        if (rc == 0) {
+            rc = server_services_count_add(db, t->server_id, 1, e);
+            if (rc == ERR_NOT_FOUND)
+                rc = 0;
+        }
+    }
+    json_decref(us);
+    if (rc == 0 && usvc_event_target(t->name)) {
+        rc = usvc_task_done(db, t->usi, t->name, e);
+        if (rc == ERR_NOT_FOUND)
+            rc = 0;
+    }
+    return rc;
+}
+
+/* spool.max_attempts from the config store (0 = unlimited). */
+static int64_t max_attempts(struct db *db)
+{
+    json_t *v = config_store_lookup(db, "spool", "max_attempts");
+    int64_t n = 0;
+    if (json_is_integer(v))
+        n = json_integer_value(v);
+    else if (json_is_string(v))
+        n = strtoll(json_string_value(v), NULL, 10);
+    json_decref(v);
+    return n > 0 ? n : 0;
+}
+
+static char *task_response(const json_t *data)
+{
+    json_t *o = json_pack("{s:O}", "response", data ? (json_t *)data : json_null());
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return s;
+}
+
+/* The spool row after the outcome (the claim is cleared in every case). */
+static int finish_row(struct db *db, struct spool_claim *c, enum task_result r, const json_t *data,
+                      int64_t now, const char **hist_status, struct err *e)
+{
+    int64_t id = c->task.id, period = spool_event_period(c->event);
+    char *resp = task_response(data);
+    int rc;
+    *hist_status = r == TASK_SUCCESS ? "SUCCESS" : r == TASK_STUCK ? "STUCK"
+                 : r == TASK_DELAYED ? "DELAYED" : "FAIL";
+    if (r == TASK_SUCCESS && !period) {
+        struct db_value p[] = { DB_INT(id) };
+        rc = db_exec(db, "DELETE FROM spool WHERE id = $1", p, 1, NULL, e);
+    } else if (r == TASK_SUCCESS) {
+        struct db_value p[] = { DB_INT(period), DB_INT(now), DB_TEXT(resp), DB_INT(id) };
+        rc = db_exec(db,
+                     "UPDATE spool SET status = 'DELAYED', delayed = $1, executed = $2,"
+                     " response = $3, attempts = 0, fails = 0, retries = 0, claimed_by = NULL,"
+                     " claimed_until = NULL, usi_lock = NULL WHERE id = $4",
+                     p, 4, NULL, e);
+    } else if (r == TASK_STUCK) {
+        struct db_value p[] = { DB_INT(now), DB_TEXT(resp), DB_INT(id) };
+        rc = db_exec(db,
+                     "UPDATE spool SET status = 'STUCK', executed = $1, response = $2,"
+                     " claimed_by = NULL, claimed_until = NULL, usi_lock = NULL WHERE id = $3",
+                     p, 3, NULL, e);
+    } else {
+        int64_t fails = 0, retries = 0, max = r == TASK_FAIL ? max_attempts(db) : 0;
+        struct db_value q[] = { DB_INT(id) };
+        struct db_result *cur = NULL;
+        rc = db_query(db, "SELECT fails, retries FROM spool WHERE id = $1", q, 1, &cur, e);
+        if (rc == 0) {
+            fails = db_result_int(cur, 0, 0) + (r == TASK_FAIL);
+            retries = db_result_int(cur, 0, 1) + 1;
+        }
+        db_result_free(cur);
+        const char *status = r == TASK_FAIL ? "FAIL" : "DELAYED";
+        if (rc == 0 && max && fails >= max) {
+            json_t *o = json_pack("{s:O,s:s,s:I}", "response", data ? (json_t *)data : json_null(),
+                                  "error", "max_attempts reached", "max_attempts",
+                                  (json_int_t)max);
+            free(resp);
+            resp = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+            json_decref(o);
+            status = *hist_status = "STUCK";
+        }
+        struct db_value p[] = { DB_TEXT(status), DB_INT(spool_retry_delay(retries)), DB_INT(now),
+                                DB_TEXT(resp), DB_INT(fails), DB_INT(retries), DB_INT(id) };
+        if (rc == 0)
+            rc = db_exec(db,
+                         "UPDATE spool SET status = $1, delayed = $2, executed = $3, response = $4,"
+                         " fails = $5, retries = $6, claimed_by = NULL, claimed_until = NULL,"
+                         " usi_lock = NULL WHERE id = $7",
+                         p, 7, NULL, e);
+    }
+    free(resp);
+    return rc;
+}
+
+/* True when the row still carries this claim (same node and attempt). */
+static int claim_held(struct db *db, const struct spool_opts *o, const struct spool_claim *c,
+                      bool *held, struct err *e)
+{
+    struct db_value p[] = { DB_INT(c->task.id) };
+    struct db_result *r = NULL;
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT claimed_by, attempts FROM spool WHERE id = $1%s",
+             db_sql_for_update(db));
+    int rc = db_query(db, sql, p, 1, &r, e);
+    *held = rc == 0 && db_result_rows(r) == 1 && db_result_text(r, 0, 0) &&
+            !strcmp(db_result_text(r, 0, 0), o->node) &&
+            db_result_int(r, 0, 1) == c->task.attempt;
+    db_result_free(r);
+    return rc;
+}
+
+int spool_finish(struct db *db, const struct spool_opts *o, struct spool_claim *c,
+                 enum task_result r, const json_t *data, int64_t now, struct err *e)
+{
+    bool held = false;
+    const char *hstatus = "FAIL";
+    int rc = db_begin(db, true, e);
+    if (rc == 0)
+        rc = claim_held(db, o, c, &held, e);
+    if (rc == 0 && held && r == TASK_SUCCESS)
+        rc = success_us(db, c, e);
+    if (rc == 0 && held)
+        rc = finish_row(db, c, r, data, now, &hstatus, e);
+    if (rc == 0 && !held)
+        hstatus = r == TASK_SUCCESS ? "SUCCESS" : r == TASK_STUCK ? "STUCK" : "FAIL";
+    char *resp = history_response(o->node, c->started, now, data,
+                                  held ? NULL : "claim lost (the task was changed meanwhile)");
+    struct db_value p[] = { DB_TEXT(hstatus), DB_TEXT(resp), DB_INT(now), DB_INT(c->history_id) };
+    if (rc == 0)
+        rc = db_exec(db,
+                     "UPDATE spool_history SET status = $1, response = $2, executed = $3"
+                     " WHERE id = $4",
+                     p, 4, NULL, e);
+    free(resp);
+    if (rc == 0)
+        rc = db_commit(db, e);
+    else
+        db_rollback(db);
+    return rc;
+}
+
+/* ---- recovery ---- */
+
+int spool_release(struct db *db, const char *node, int64_t *n, struct err *e)
+{
+    struct db_value p[] = { DB_TEXT(node) };
+    struct db_result *r = NULL;
+    int64_t now = time_now(), count = 0;
+    int rc = db_begin(db, true, e);
+    if (rc == 0)
+        rc = db_query(db,
+                      "SELECT id, history_id FROM spool WHERE claimed_by IS NOT NULL"
+                      " AND (CAST($1 AS TEXT) IS NULL OR claimed_by = CAST($1 AS TEXT))",
+                      p, 1, &r, e);
+    for (int i = 0; rc == 0 && i < db_result_rows(r); i++, count++)
+        rc = history_interrupted(db, db_result_int(r, i, 1), now, e);
+    if (rc == 0)
+        rc = db_exec(db,
+                     "UPDATE spool SET claimed_by = NULL, claimed_until = NULL, usi_lock = NULL"
+                     " WHERE claimed_by IS NOT NULL AND (CAST($1 AS TEXT) IS NULL OR claimed_by = CAST($1 AS TEXT))",
+                     p, 1, NULL, e);
+    db_result_free(r);
+    if (rc == 0)
+        rc = db_commit(db, e);
+    else
+        db_rollback(db);
+    if (rc == 0 && n)
+        *n = count;
+    return rc;
+}
+
+int spool_heartbeat(struct db *db, const char *node, int64_t now, int64_t lease, struct err *e)
+{
+    struct db_value p[] = { DB_INT(now + lease), DB_TEXT(node) };
+    return db_exec(db, "UPDATE spool SET claimed_until = $1 WHERE claimed_by = $2", p, 2, NULL, e);
+}

@@ -1,0 +1,200 @@
+/*
+ * exec.c — executing one claimed task outside any transaction (spool.md
+ * §5.3 steps 2–5, §5.4): the user and us checks, server selection, then the
+ * method (jobs.c) or the transport (src/transport); and spool_run_one(), the
+ * claim → execute → finish cycle of a worker.
+ */
+#include "spool_int.h"
+#include "jobs.h"
+
+#include "../core/server.h"
+#include "../db/db.h"
+#include "../transport/transport.h"
+#include "../util/log.h"
+#include "../util/timeutil.h"
+
+#include <stdarg.h>
+#include <time.h>
+
+static enum task_result outcome(json_t **data, enum task_result r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Sets *data to {"error": <message>} and returns r. */
+static enum task_result outcome(json_t **data, enum task_result r, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    *data = json_pack("{s:s}", "error", msg);
+    return r;
+}
+
+static bool row_exists(struct db *db, const char *sql, int64_t id, bool *exists, struct err *e)
+{
+    struct db_value p[] = { DB_INT(id) };
+    struct db_result *r = NULL;
+    int rc = db_query(db, sql, p, 1, &r, e);
+    *exists = rc == 0 && db_result_rows(r) > 0;
+    db_result_free(r);
+    return rc == 0;
+}
+
+static int64_t json_int(const json_t *v)
+{
+    if (json_is_integer(v))
+        return json_integer_value(v);
+    if (json_is_string(v))
+        return strtoll(json_string_value(v), NULL, 10);
+    return 0;
+}
+
+/* Step 4: a group on the event chooses the server (it wins over the us's own, Q14). */
+static int select_server(struct db *db, struct spool_claim *c, int64_t *gid, struct err *e)
+{
+    *gid = json_int(json_object_get(c->event, "server_gid"));
+    if (*gid <= 0)
+        return 0;
+    int64_t sid = 0;
+    int rc = server_select(db, *gid, NULL, NULL, &sid, e);
+    if (rc == 0)
+        json_object_set_new(c->settings, "server_id", json_integer(sid));
+    return rc;
+}
+
+/* Step 5: the server row of settings.server_id (or event.settings.server_id), settings decoded. */
+static int load_server(struct db *db, struct spool_claim *c, int64_t *missing)
+{
+    int64_t sid = json_int(json_object_get(c->settings, "server_id"));
+    if (!sid)
+        sid = json_int(json_object_get(json_object_get(c->event, "settings"), "server_id"));
+    *missing = 0;
+    if (!sid)
+        return 0;
+    c->server = spool_row_json(db, "SELECT * FROM servers WHERE server_id = $1", sid, "settings");
+    if (!c->server) {
+        *missing = sid;
+        return 0;
+    }
+    c->task.server_id = sid;
+    return 0;
+}
+
+/* §5.4: task settings → event settings → the event's group → the server. */
+static char *transport_name(struct db *db, const struct spool_claim *c, int64_t gid)
+{
+    const char *n = json_string_value(json_object_get(c->settings, "transport"));
+    if (!n || !*n)
+        n = json_string_value(json_object_get(json_object_get(c->event, "settings"), "transport"));
+    if (n && *n)
+        return xstrdup(n);
+    if (gid > 0) {
+        json_t *g = spool_row_json(db, "SELECT transport FROM servers_groups WHERE group_id = $1",
+                                   gid, NULL);
+        const char *t = json_string_value(json_object_get(g, "transport"));
+        char *out = t && *t ? xstrdup(t) : NULL;
+        json_decref(g);
+        if (out)
+            return out;
+    }
+    n = json_string_value(json_object_get(c->server, "transport"));
+    return n && *n ? xstrdup(n) : NULL;
+}
+
+static enum task_result run_transport(struct db *db, const struct config *cfg,
+                                      struct spool_claim *c, int64_t gid, json_t **data)
+{
+    char *name = transport_name(db, c, gid);
+    const struct transport *tr = name ? transport_find(name) : NULL;
+    if (!tr) {
+        enum task_result r = name ? outcome(data, TASK_STUCK, "Transport not exists: %s", name)
+                                  : outcome(data, TASK_STUCK, "Transport not exists");
+        free(name);
+        return r;
+    }
+    free(name);
+    struct task_ctx x = { .db = db, .cfg = cfg, .task = &c->task };
+    *data = NULL;
+    enum task_result r = tr->send(&x, data);
+    if (!*data)
+        *data = json_object();
+    return r;
+}
+
+enum task_result spool_execute(struct db *db, const struct config *cfg, struct spool_claim *c,
+                               json_t **data)
+{
+    struct spool_task *t = &c->task;
+    struct err e = { 0 };
+    bool exists = false;
+    int64_t gid = 0, missing = 0;
+    if (!row_exists(db, "SELECT 1 FROM users WHERE user_id = $1", t->user_id, &exists, &e))
+        return outcome(data, TASK_FAIL, "%s", e.msg);
+    if (!exists)
+        return outcome(data, TASK_STUCK, "User %lld not exists", (long long)t->user_id);
+    if (t->usi && !row_exists(db, "SELECT 1 FROM user_services WHERE user_service_id = $1", t->usi,
+                              &exists, &e))
+        return outcome(data, TASK_FAIL, "%s", e.msg);
+    if (t->usi && !exists) {
+        c->us_missing = true;
+        *data = json_pack("{s:s}", "msg", "User service is not exists");
+        return TASK_SUCCESS;
+    }
+    int rc = select_server(db, c, &gid, &e);
+    if (rc)
+        return outcome(data, rc == ERR_NOT_FOUND ? TASK_STUCK : TASK_FAIL, "%s", e.msg);
+    load_server(db, c, &missing);
+    if (missing)
+        return outcome(data, TASK_STUCK, "Server not exists: %lld", (long long)missing);
+    t->server = c->server;
+    t->settings = c->settings;
+    if (json_object_get(c->event, "method")) {
+        struct task_ctx x = { .db = db, .cfg = cfg, .task = t };
+        *data = NULL;
+        enum task_result r = jobs_run(&x, data);
+        if (!*data)
+            *data = json_object();
+        return r;
+    }
+    return run_transport(db, cfg, c, gid, data);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) == -1)
+        ;
+}
+
+int spool_run_one(struct db *db, const struct config *cfg, const struct spool_opts *o,
+                  int pause_ms, bool *did, struct err *e)
+{
+    struct spool_claim c;
+    json_t *data = NULL;
+    int rc = spool_claim(db, o, time_now(), &c, did, e);
+    if (rc || !*did)
+        return rc;
+    spool_set_current_task(c.task.id);
+    enum task_result r = spool_execute(db, cfg, &c, &data);
+    if (db_in_tx(db)) { /* an executor must not leave a transaction open */
+        log_error("spool executor left a transaction open", "task=%lld", (long long)c.task.id);
+        db_rollback(db);
+    }
+    spool_committed(); /* tasks the executor created and committed */
+    if (pause_ms > 0)
+        sleep_ms(pause_ms);
+    for (int i = 0; i < 5; i++) {
+        rc = spool_finish(db, o, &c, r, data, time_now(), e);
+        if (rc == 0 || rc != ERR_BUSY)
+            break;
+        sleep_ms(200);
+    }
+    spool_set_current_task(0);
+    spool_committed();
+    log_debug("spool task done", "task=%lld result=%d attempt=%d", (long long)c.task.id, (int)r,
+              c.task.attempt);
+    json_decref(data);
+    spool_claim_free(&c);
+    return rc;
+}
