@@ -49,7 +49,9 @@ struct http_request {
 /* A response. Owned by the caller; free with http_response_release(). */
 struct http_response {
     long code;            /* HTTP status (e.g. 200); 0 when no response arrived */
-    char *status_line;    /* "HTTP/1.1 200 OK" without CR LF, owned, "" when none */
+    char *status_line;    /* code and reason as SHM's LWP shows them, e.g. "200 OK" (a
+                             standard reason when the server sent none), owned, "" when
+                             no response arrived */
     json_t *headers;      /* object: header name as received → value (repeats joined
                              with ", "), owned, {} when none */
     struct buf body;      /* body bytes, NUL-terminated (the NUL not counted) */
@@ -57,8 +59,9 @@ struct http_response {
 
 /*
  * Performs rq and fills *rs (always initialised, even on failure, so the
- * caller can always call http_response_release). Returns 0 when any HTTP
- * response arrived (whatever its status code), or:
+ * caller can always call http_response_release; on failure code is 0).
+ * A body is sent for every method that has one (also GET). Returns 0 when
+ * an HTTP response arrived (whatever its status code), or:
  *   ERR_INVALID  bad request (no URL, unsupported scheme or method, bad header);
  *   ERR_TIMEOUT  the timeout elapsed ("Timeout was reached …");
  *   ERR_LIMIT    the body exceeded the cap;
@@ -66,6 +69,13 @@ struct http_response {
  */
 int http_client_request(const struct http_request *rq, struct http_response *rs,
                         struct err *e);
+
+/*
+ * Runs curl_global_init once per process (pthread_once). http_client_request
+ * calls it itself; other libcurl users (mail.c) call it before their first
+ * easy handle.
+ */
+void http_client_global_init(void);
 
 /* Frees what *rs holds (safe on a zeroed or already released response). */
 void http_response_release(struct http_response *rs);

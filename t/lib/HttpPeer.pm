@@ -1,0 +1,184 @@
+package HttpPeer;
+
+# A small HTTP/1.1 server on 127.0.0.1 for transport tests (perl core modules only). It
+# answers according to the request path, records every request as a JSON file in a
+# directory, and serves each connection in its own process (so a hanging answer does not
+# block the others):
+#
+#   /status/NNN[/...]  status NNN with the JSON body {"status":NNN}
+#   /json[/...]        200 application/json {"ok":1,"hello":"мир","path":…,"method":…}
+#   /text[/...]        200 text/plain "plain answer"
+#   /hang[/...]        reads the request, then never answers (closed after 60 s)
+#   anything else      200 application/json: the recorded request itself
+#
+# A request is recorded as DIR/NNNNNN-PID.json (UTF-8 JSON): {method, target (as on the
+# request line, absolute for proxy requests), path, query, headers {lower-case name: value},
+# body (the body as text when it is valid UTF-8, else body_base64)}.
+#
+# From Perl:
+#   my $p = HttpPeer->start(dir => $dir);   # forks; returns once listening
+#   $p->port; $p->url('/json'); my @reqs = $p->requests; $p->stop;
+# From another program (the C unit tests):
+#   perl -It/lib -MHttpPeer -e HttpPeer::main -- DIR PORTFILE
+#   (writes the port to PORTFILE once listening; stop it with SIGTERM)
+
+use strict;
+use warnings;
+
+use Encode ();
+use IO::Socket::INET;
+use MIME::Base64 qw(encode_base64);
+use JSON::PP;
+use POSIX qw(WNOHANG _exit);
+use Time::HiRes qw(sleep);
+
+my $JSON = JSON::PP->new->canonical->utf8;
+
+sub start {
+    my ($class, %o) = @_;
+    my $dir = $o{dir} or die "HttpPeer: dir required";
+    my $sock = _listen();
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        _serve($sock, $dir);
+        _exit(0);
+    }
+    close $sock;
+    return bless { pid => $pid, port => $sock->sockport, dir => $dir }, $class;
+}
+
+sub port { $_[0]{port} }
+sub url  { "http://127.0.0.1:$_[0]{port}" . ($_[1] // '/') }
+
+# The recorded requests, oldest first.
+sub requests {
+    my ($self) = @_;
+    opendir(my $d, $self->{dir}) or return ();
+    my @f = sort grep { /^\d+-\d+\.json$/ } readdir $d;
+    closedir $d;
+    return map { _read_json("$self->{dir}/$_") } @f;
+}
+
+sub stop {
+    my ($self) = @_;
+    return unless $self->{pid};
+    kill 'TERM', $self->{pid};
+    waitpid $self->{pid}, 0;
+    delete $self->{pid};
+}
+
+sub DESTROY { $_[0]->stop }
+
+# Entry point for other programs: main(DIR, PORTFILE).
+sub main {
+    my ($dir, $portfile) = @ARGV;
+    die "usage: HttpPeer::main DIR PORTFILE\n" unless $dir && $portfile;
+    my $sock = _listen();
+    open my $fh, '>', "$portfile.tmp" or die "$portfile.tmp: $!";
+    print $fh $sock->sockport, "\n";
+    close $fh;
+    rename "$portfile.tmp", $portfile or die "rename: $!";
+    _serve($sock, $dir);
+    exit 0;
+}
+
+sub _listen {
+    return IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 64,
+                                 Proto => 'tcp', ReuseAddr => 1) || die "listen: $!";
+}
+
+sub _read_json {
+    my ($f) = @_;
+    open my $fh, '<:raw', $f or return;
+    local $/;
+    my $t = <$fh>;
+    return $JSON->decode($t);
+}
+
+# Accept loop: one child per connection; SIGTERM ends the children too.
+sub _serve {
+    my ($sock, $dir) = @_;
+    my %kids;
+    my $seq = 0;
+    local $SIG{TERM} = sub { kill 'KILL', keys %kids; _exit(0) };
+    local $SIG{CHLD} = sub { while ((my $k = waitpid(-1, WNOHANG)) > 0) { delete $kids{$k} } };
+    while (1) {
+        my $c = $sock->accept or next;
+        $seq++;
+        my $pid = fork;
+        if (defined $pid && !$pid) {
+            $SIG{TERM} = 'DEFAULT';
+            close $sock;
+            _connection($c, $dir, $seq);
+            _exit(0);
+        }
+        $kids{$pid} = 1 if $pid;
+        close $c;
+    }
+}
+
+# Reads one request: (method, target, headers, body) or () on EOF.
+sub _read_request {
+    my ($c) = @_;
+    my $buf = '';
+    while ($buf !~ /\r\n\r\n/) {
+        my $n = sysread($c, $buf, 65536, length $buf);
+        return () unless $n;
+    }
+    my ($head, $rest) = split /\r\n\r\n/, $buf, 2;
+    my ($line, @lines) = split /\r\n/, $head;
+    my ($method, $target) = split / /, $line;
+    my %h;
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
+        $h{lc $k} = exists $h{lc $k} ? "$h{lc $k}, $v" : $v;
+    }
+    my $len = $h{'content-length'} // 0;
+    while (length($rest) < $len) {
+        my $n = sysread($c, $rest, $len - length $rest, length $rest);
+        last unless $n;
+    }
+    return ($method, $target, \%h, $rest);
+}
+
+sub _respond {
+    my ($c, $code, $ctype, $body) = @_;
+    my %reason = (200 => 'OK', 201 => 'Created', 404 => 'Not Found', 400 => 'Bad Request',
+                  500 => 'Internal Server Error', 503 => 'Service Unavailable');
+    my $r = $reason{$code} // 'Status';
+    print $c "HTTP/1.1 $code $r\r\nContent-Type: $ctype\r\nContent-Length: "
+      . length($body) . "\r\nX-Peer: HttpPeer\r\nConnection: close\r\n\r\n$body";
+}
+
+sub _connection {
+    my ($c, $dir, $seq) = @_;
+    binmode $c;
+    my ($method, $target, $h, $body) = _read_request($c);
+    return unless $method;
+    my ($path, $query) = $target =~ m{^(?:https?://[^/]*)?([^?]*)(?:\?(.*))?$};
+    my $rec = { method => $method, target => $target, path => $path, query => $query // '',
+                headers => $h };
+    my $text = eval { Encode::decode('UTF-8', "$body", Encode::FB_CROAK()) };
+    if (defined $text) { $rec->{body} = $text } else { $rec->{body_base64} = encode_base64($body, '') }
+    my $file = sprintf('%s/%06d-%d.json', $dir, $seq, $$);
+    open my $fh, '>:raw', "$file.tmp" or die "$file.tmp: $!";
+    print $fh $JSON->encode($rec);
+    close $fh;
+    rename "$file.tmp", $file;
+    if ($path =~ m{^/status/(\d{3})}) {
+        _respond($c, $1, 'application/json', qq({"status":$1}));
+    } elsif ($path =~ m{^/json}) {
+        _respond($c, 200, 'application/json; charset=utf-8',
+                 $JSON->encode({ ok => 1, hello => "\x{43c}\x{438}\x{440}", path => $path,
+                                 method => $method }));
+    } elsif ($path =~ m{^/text}) {
+        _respond($c, 200, 'text/plain', 'plain answer');
+    } elsif ($path =~ m{^/hang}) {
+        sleep 60;
+    } else {
+        _respond($c, 200, 'application/json', $JSON->encode($rec));
+    }
+    close $c;
+}
+
+1;
