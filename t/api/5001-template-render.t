@@ -12,6 +12,7 @@ use lib 't/lib';
 use Test::More;
 use Encode qw(encode_utf8 decode_utf8);
 use JSON::PP;
+use File::Temp ();
 use BilldTest qw(engines jenc);
 
 binmode(Test::More->builder->$_, ':encoding(UTF-8)') for qw(output failure_output todo_output);
@@ -242,6 +243,61 @@ for my $engine (engines()) {
             $r = $s->req(GET => '/shm/v1/template/empty', session => $sd,
                 query => { format => 'qrcode_png' });
             is $r->{status}, 400, 'nothing to encode';
+        };
+
+        subtest 'billd template check (D19)' => sub {
+            my $check = sub {
+                my (@args) = @_;
+                local $ENV{DATABASE_URL}     = $s->db_url;
+                local $ENV{BILLD_SECRET_KEY} = '00' x 32;
+                my $cmd = join ' ', map { "'$_'" } $ENV{BILLD_BIN}, 'template', 'check', @args;
+                my $out = `$cmd 2>&1`;
+                return ($? >> 8, decode_utf8($out));
+            };
+            my $dir = File::Temp::tempdir(CLEANUP => 1);
+            my $write = sub {
+                my ($name, $text) = @_;
+                open my $fh, '>:utf8', "$dir/$name" or die $!;
+                print $fh $text;
+                close $fh;
+                return "$dir/$name";
+            };
+            my $sh = $write->('vpn.sh', "#!/bin/sh\nuseradd \"{{ user.login }}\" {{ user.login | shell }}\n"
+                . "{{ IF us.settings.x }}x{{ END }}{{ pw = us.gen_store_pass }}\necho {{ us.settings.domain }}\n");
+            my ($rc, $out) = $check->($sh);
+            is $rc, 0, 'warnings alone exit 0';
+            is $out, "$sh:2:13: warning: user-controlled value user.login reaches a shell command unescaped; add | shell (D19)\n"
+              . "$sh:4:9: warning: user-controlled value us.settings reaches a shell command unescaped; add | shell (D19)\n"
+              . "$sh: 2 warnings\n", 'line:column of each unescaped value';
+            ($rc) = $check->('--strict', $sh);
+            is $rc, 1, '--strict fails on warnings';
+            my $mail = $write->('mail.tpl', "Hi {{ user.login }}\n");
+            ($rc, $out) = $check->($mail);
+            is $rc, 0, 'not a shell template: clean';
+            is $out, "$mail: ok\n", 'ok';
+            my $bad = $write->('bad.tpl', "line one\n  {{ IF }}\n");
+            ($rc, $out) = $check->($bad);
+            is $rc, 1, 'parse error exits 1';
+            is $out, "$bad:2:9: error: parse error - unexpected end of directive\n", 'with line:column';
+            ($rc) = $check->();
+            is $rc, 2, 'usage';
+            # stored templates: shell context when an ssh server names the template
+            $put->('ssh_cmd', 'adduser {{ user.login }}');
+            ($rc, $out) = $check->('ssh_cmd');
+            is $out, "ssh_cmd: ok\n", 'a stored template not used by ssh';
+            my $r = $s->req(PUT => '/shm/v1/admin/server', %A, json => { name => 'vpn', transport => 'ssh',
+                host => 'root@10.0.0.9', settings => { template_id => 'ssh_cmd' } });
+            is $r->{status}, 200, 'ssh server using it' or diag $r->{body};
+            ($rc, $out) = $check->('ssh_cmd');
+            is $out, "ssh_cmd:1:12: warning: user-controlled value user.login reaches a shell command "
+              . "unescaped; add | shell (D19)\nssh_cmd: 1 warning\n", 'now a shell template';
+            $r = $s->req(POST => '/shm/v1/admin/template', %A, json => { id => 'ssh_cmd',
+                settings => { auto_escape => 'shell' } });
+            is $r->{status}, 200, 'settings updated' or diag $r->{body};
+            ($rc, $out) = $check->('ssh_cmd');
+            is $out, "ssh_cmd: ok\n", 'auto_escape: shell escapes everything';
+            ($rc, $out) = $check->('no_such_template');
+            is $rc, 1, 'unknown id';
         };
 
         $s->stop;
