@@ -63,13 +63,13 @@ static const char *reason_phrase(long code)
 
 /* State shared with the callbacks of one transfer. */
 struct xfer {
-    struct http_response *rs;
+    struct http_client_resp *rs;
     size_t header_bytes;
     bool too_large;
 };
 
 /* "HTTP/1.1 404 Not Found" → code 404, status line "404 Not Found". */
-static void take_status_line(struct http_response *rs, const char *line, size_t n)
+static void take_status_line(struct http_client_resp *rs, const char *line, size_t n)
 {
     char tmp[512];
     snprintf(tmp, sizeof(tmp), "%.*s", (int)(n < sizeof(tmp) ? n : sizeof(tmp) - 1), line);
@@ -86,7 +86,7 @@ static void take_status_line(struct http_response *rs, const char *line, size_t 
 }
 
 /* "Name: value" → headers[name] (repeats joined with ", "). */
-static void take_header(struct http_response *rs, const char *line, size_t n)
+static void take_header(struct http_client_resp *rs, const char *line, size_t n)
 {
     const char *colon = memchr(line, ':', n);
     if (!colon || colon == line)
@@ -137,7 +137,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 }
 
 /* Writes the upper-case method of rq into out. Returns 0 or ERR_INVALID. */
-static int request_method(const struct http_request *rq, char out[8], struct err *e)
+static int request_method(const struct http_client_req *rq, char out[8], struct err *e)
 {
     const char *m = rq->method && *rq->method ? rq->method : "GET";
     for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
@@ -183,7 +183,7 @@ static int header_add(struct curl_slist **list, const char *name, const json_t *
 }
 
 /* The request header list (owned; curl_slist_free_all). Returns 0 or ERR_INVALID. */
-static int request_headers(const struct http_request *rq, struct curl_slist **out,
+static int request_headers(const struct http_client_req *rq, struct curl_slist **out,
                            struct err *e)
 {
     struct curl_slist *list = curl_slist_append(NULL, "Expect:");
@@ -233,7 +233,7 @@ static const char *upper_http_proxy(const char *url)
 }
 
 /* Sets the options of one transfer on c. */
-static void easy_setup(CURL *c, const struct http_request *rq, const char *method,
+static void easy_setup(CURL *c, const struct http_client_req *rq, const char *method,
                        struct curl_slist *hdrs, struct xfer *x, char *errbuf)
 {
     curl_easy_setopt(c, CURLOPT_URL, rq->url);
@@ -284,7 +284,7 @@ static int transfer_status(CURLcode cc, const struct xfer *x, const char *errbuf
     return err_set(e, ERR_IO, "%s", msg);
 }
 
-static void response_init(struct http_response *rs, size_t max)
+static void response_init(struct http_client_resp *rs, size_t max)
 {
     memset(rs, 0, sizeof(*rs));
     rs->status_line = xstrdup("");
@@ -292,7 +292,7 @@ static void response_init(struct http_response *rs, size_t max)
     buf_init(&rs->body, max);
 }
 
-int http_client_request(const struct http_request *rq, struct http_response *rs,
+int http_client_request(const struct http_client_req *rq, struct http_client_resp *rs,
                         struct err *e)
 {
     char method[8], errbuf[CURL_ERROR_SIZE] = "";
@@ -325,7 +325,7 @@ int http_client_request(const struct http_request *rq, struct http_response *rs,
     return rc;
 }
 
-void http_response_release(struct http_response *rs)
+void http_client_resp_release(struct http_client_resp *rs)
 {
     free(rs->status_line);
     rs->status_line = NULL;
@@ -337,7 +337,7 @@ void http_response_release(struct http_response *rs)
     rs->code = 0;
 }
 
-const char *http_response_header(const struct http_response *rs, const char *name)
+const char *http_client_resp_header(const struct http_client_resp *rs, const char *name)
 {
     const char *k;
     json_t *v;
@@ -347,9 +347,9 @@ const char *http_response_header(const struct http_response *rs, const char *nam
     return NULL;
 }
 
-bool http_response_is_json(const struct http_response *rs)
+bool http_client_resp_is_json(const struct http_client_resp *rs)
 {
-    const char *ct = http_response_header(rs, "Content-Type");
+    const char *ct = http_client_resp_header(rs, "Content-Type");
     if (!ct)
         return false;
     size_t n = strcspn(ct, ";");
@@ -504,9 +504,9 @@ static size_t utf8_length(const char *s, size_t n)
 }
 
 /* The decoded JSON body, or "*NOT_JSON* Length: N" (SHM's response field). */
-static json_t *response_field(const struct http_response *rs)
+static json_t *response_field(const struct http_client_resp *rs)
 {
-    if (http_response_is_json(rs)) {
+    if (http_client_resp_is_json(rs)) {
         json_t *j = json_loadb(rs->body.data, rs->body.len, JSON_DECODE_ANY, NULL);
         if (j)
             return j;
@@ -623,9 +623,9 @@ static json_t *request_info(const struct http_job *j, const char *content_type, 
  * transaction. Returns 0 or an error.
  */
 static int save_response(struct db *db, const struct spool_task *t, const char *name,
-                         const struct http_response *rs, struct err *e)
+                         const struct http_client_resp *rs, struct err *e)
 {
-    bool json = http_response_is_json(rs) && storage_json_valid(rs->body.data, rs->body.len);
+    bool json = http_client_resp_is_json(rs) && storage_json_valid(rs->body.data, rs->body.len);
     struct storage_write w = { .user_id = t->user_id, .name = name, .data = rs->body.data,
                                .len = rs->body.len, .has_data = true, .json = json,
                                .user_service_id = t->usi, .has_service = t->usi != 0 };
@@ -644,7 +644,7 @@ static int save_response(struct db *db, const struct spool_task *t, const char *
 
 /* Builds the result from a response (or the failure of the request). */
 static enum task_result http_result(const struct task_ctx *x, const struct http_job *j,
-                                    const struct http_response *rs, int req_rc,
+                                    const struct http_client_resp *rs, int req_rc,
                                     const struct err *req_err, json_t *info, json_t **response)
 {
     long code = req_rc ? 500 : rs->code;
@@ -701,16 +701,16 @@ static enum task_result http_send(const struct task_ctx *x, json_t **response)
     const json_t *hdrs = json_object_get(j.settings, "headers");
     bool get = !strcmp(j.method, "get");
     char *url = get ? get_url(&j) : xstrdup(j.url.data);
-    struct http_request rq = {
+    struct http_client_req rq = {
         .method = j.method, .url = url, .headers = json_is_object(hdrs) ? hdrs : NULL,
         .body = get ? NULL : j.body.data, .body_len = get ? 0 : j.body.len,
         .content_type = ct ? ct : HTTP_DEFAULT_CONTENT_TYPE, .timeout_ms = timeout,
         .insecure = !verify,
     };
-    struct http_response rs;
+    struct http_client_resp rs;
     int rc = http_client_request(&rq, &rs, &e);
     if (rc == ERR_INVALID) { /* the settings cannot make a request: no retry helps */
-        http_response_release(&rs);
+        http_client_resp_release(&rs);
         free(url);
         job_release(&j);
         return stuck(response, e.msg);
@@ -719,7 +719,7 @@ static enum task_result http_send(const struct task_ctx *x, json_t **response)
         log_info("http transport: request failed", "task=%lld code=%d", (long long)t->id, rc);
     json_t *info = request_info(&j, rq.content_type, timeout, verify);
     enum task_result res = http_result(x, &j, &rs, rc, &e, info, response);
-    http_response_release(&rs);
+    http_client_resp_release(&rs);
     free(url);
     job_release(&j);
     return res;

@@ -10,12 +10,12 @@
  * kept up to a cap (a larger body fails the request with ERR_LIMIT, nothing
  * partial is returned). Only http:// and https:// URLs are accepted.
  *
- *     struct http_request rq = { .method = "POST", .url = url,
+ *     struct http_client_req rq = { .method = "POST", .url = url,
  *                                .body = s, .body_len = strlen(s),
  *                                .content_type = "application/json" };
- *     struct http_response rs;
+ *     struct http_client_resp rs;
  *     if (http_client_request(&rq, &rs, &e) == 0) { ... rs.code, rs.body.data ... }
- *     http_response_release(&rs);   // also after a failure
+ *     http_client_resp_release(&rs);   // also after a failure
  *
  * Thread safety: each call uses its own curl easy handle; curl_global_init
  * runs once (pthread_once) on the first call.
@@ -34,7 +34,7 @@
 #define HTTP_CLIENT_USER_AGENT "SHM"
 
 /* A request. Every pointer is borrowed for the call. */
-struct http_request {
+struct http_client_req {
     const char *method;       /* GET POST PUT DELETE PATCH OPTIONS HEAD, any case; NULL = GET */
     const char *url;          /* http:// or https:// */
     const json_t *headers;    /* object name → value (strings; numbers are printed), or NULL */
@@ -46,8 +46,8 @@ struct http_request {
     size_t max_body;          /* response body cap; 0 = HTTP_CLIENT_BODY_MAX */
 };
 
-/* A response. Owned by the caller; free with http_response_release(). */
-struct http_response {
+/* A response. Owned by the caller; free with http_client_resp_release(). */
+struct http_client_resp {
     long code;            /* HTTP status (e.g. 200); 0 when no response arrived */
     char *status_line;    /* code and reason as SHM's LWP shows them, e.g. "200 OK" (a
                              standard reason when the server sent none), owned, "" when
@@ -59,7 +59,7 @@ struct http_response {
 
 /*
  * Performs rq and fills *rs (always initialised, even on failure, so the
- * caller can always call http_response_release; on failure code is 0).
+ * caller can always call http_client_resp_release; on failure code is 0).
  * A body is sent for every method that has one (also GET). Returns 0 when
  * an HTTP response arrived (whatever its status code), or:
  *   ERR_INVALID  bad request (no URL, unsupported scheme or method, bad header);
@@ -67,7 +67,7 @@ struct http_response {
  *   ERR_LIMIT    the body exceeded the cap;
  *   ERR_IO       connection/TLS/protocol error with curl's message.
  */
-int http_client_request(const struct http_request *rq, struct http_response *rs,
+int http_client_request(const struct http_client_req *rq, struct http_client_resp *rs,
                         struct err *e);
 
 /*
@@ -78,16 +78,16 @@ int http_client_request(const struct http_request *rq, struct http_response *rs,
 void http_client_global_init(void);
 
 /* Frees what *rs holds (safe on a zeroed or already released response). */
-void http_response_release(struct http_response *rs);
+void http_client_resp_release(struct http_client_resp *rs);
 
 /* The value of header name (case-insensitive) in rs, borrowed, or NULL. */
-const char *http_response_header(const struct http_response *rs, const char *name);
+const char *http_client_resp_header(const struct http_client_resp *rs, const char *name);
 
 /*
  * True when the response declares a JSON body (Content-Type application/json
  * or any +json type).
  */
-bool http_response_is_json(const struct http_response *rs);
+bool http_client_resp_is_json(const struct http_client_resp *rs);
 
 /*
  * application/x-www-form-urlencoded encoding of a JSON object: key=value pairs
