@@ -333,6 +333,10 @@ static int build(struct db *db, int64_t user_id, const struct pricelist_opts *o,
         rc = build_from_rows(db, user_id, r, &u, personal, *out, e);
     db_result_free(r);
     free(tid);
+    if (rc) { /* nothing half-built is handed out */
+        json_decref(*out);
+        *out = NULL;
+    }
     return rc;
 }
 

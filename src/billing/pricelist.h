@@ -45,7 +45,7 @@ struct pricelist_opts {
  * The price list of user_id for the selection o (see above) as a new array
  * in *out. Returns 0; ERR_INVALID (400) for a malformed filter or a template
  * whose output is not a JSON array of service ids; the render's error when
- * the configured template is missing or fails.
+ * the configured template is missing or fails. *out is NULL after a failure.
  */
 int pricelist_query(struct db *db, int64_t user_id, const struct pricelist_opts *o,
                     json_t **out, struct err *e);
