@@ -25,6 +25,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <libssh/libssh.h>
 #include <poll.h>
 #include <pthread.h>
@@ -54,7 +55,7 @@ struct ssh_run {
     int64_t pipeline_id;
     int64_t key_id;
     int timeout;          /* seconds */
-    int64_t deadline_ns;  /* monotonic end of the whole run */
+    int64_t deadline_ns;  /* monotonic end of the command (timeout s after connecting) */
     struct ssh_target target;
     struct ssh_target jump;
     bool has_jump;
@@ -746,23 +747,24 @@ static enum task_result connect_and_run(struct ssh_run *run, struct err *e)
     }
     if (run->has_jump)
         rc = jump_open(run, key, &j, e);
-    if (rc == 0) {
+    if (rc == 0)
         rc = open_session(run, &run->target, false, key, j.peer_fd, &s, e);
-        j.peer_fd = -1; /* the target session owns it now (closed by ssh_free) */
-    }
     if (rc) {
         run->ret_code = -1;
         say(run, "red", "FAIL %s", e->msg);
         result = rc == ERR_CONFLICT ? TASK_STUCK : TASK_FAIL;
     } else {
+        /* SHM: the connection has its own timeout, then the output is read under an alarm */
+        run->deadline_ns = mono_ns() + (int64_t)run->timeout * 1000000000;
         say(run, "green", "SUCCESS");
         say_raw(run, "\n", 1);
         result = exec_command(run, s, e);
         ssh_disconnect(s);
         ssh_free(s);
     }
-    if (j.peer_fd >= 0)
-        close(j.peer_fd);
+    /* libssh never closes a socket given with SSH_OPTIONS_FD: it stays ours */
+    if (j.peer_fd >= 0 && close(j.peer_fd))
+        log_warn("ssh jump socket", "error=\"%s\"", strerror(errno));
     jump_close(&j);
     ssh_key_free(key);
     return result;
@@ -864,15 +866,12 @@ static enum task_result send_task(const struct task_ctx *x, json_t **response)
     run.settings = merge_settings(x->task);
     run.extra = json_object();
     buf_init(&run.input, SSH_SCRIPT_MAX);
-    run.deadline_ns = mono_ns();
     if (open_console(&run, &e)) {
         *response = make_response(&run, e.msg);
         goto out;
     }
-    if (read_settings(&run, &shell, &e) == 0) {
-        run.deadline_ns += (int64_t)run.timeout * 1000000000;
+    if (read_settings(&run, &shell, &e) == 0)
         result = prepare_command(&run, shell, &skip, &e);
-    }
     if (skip) {
         say(&run, "green", "%s", e.msg);
         *response = make_response(&run, NULL);

@@ -22,6 +22,7 @@
 #include "testdb.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -423,10 +424,10 @@ static void test_exit_code(void **state)
 
 static void test_timeout(void **state)
 {
-    struct outcome o = run_task(db_of(state), "{\"cmd\":\"echo started; sleep 5\",\"timeout\":1}",
+    struct outcome o = run_task(db_of(state), "{\"cmd\":\"echo started; sleep 20\",\"timeout\":2}",
                                 false, 1, "t");
     assert_int_equal(o.result, TASK_FAIL);
-    assert_contains(o.log, "(timeout: 1s)");
+    assert_contains(o.log, "(timeout: 2s)");
     assert_contains(o.log, "started\n\n<font color=red>TIMEOUT</font>\n");
     assert_contains(resp_str(&o, "error"), "Timeout");
     assert_true(o.eof);
@@ -600,9 +601,22 @@ static void test_host_key_pinning(void **state)
     outcome_free(&o);
 }
 
+/* The number of open file descriptors of this process. */
+static int open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        if (fcntl(fd, F_GETFD) != -1)
+            n++;
+    return n;
+}
+
 static void test_jump_host(void **state)
 {
     struct db *db = db_of(state);
+    struct outcome warm = run_task(db, "{\"cmd\":\"true\"}", false, 1, "t");
+    outcome_free(&warm);
+    int fds = open_fds(); /* after a direct run: libraries' lazily opened files are counted */
     char *set = xasprintf("{\"cmd\":\"echo via-jump > %s/jump.txt; echo jumped\","
                           "\"proxy_host\":\"%s@127.0.0.1:%d\"}", g_dir, g_user, g_port);
     struct outcome o = run_task(db, set, false, 1, "t");
@@ -614,6 +628,7 @@ static void test_jump_host(void **state)
     assert_contains(o.log, want);
     assert_contains(o.log, "jumped\n");
     assert_non_null(resp_str(&o, "proxy_host_key"));
+    assert_int_equal(open_fds(), fds); /* the socket pair and both sessions are closed */
     free(want);
     free(set);
     outcome_free(&o);
