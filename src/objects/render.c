@@ -14,6 +14,9 @@
 #include "../template/tpl.h"
 #include "../util/buf.h"
 
+#define RENDER_MAX_MS 15000      /* API renders */
+#define RENDER_TASK_MAX_MS 30000 /* spool task renders */
+
 /* Appends the source of stored template id to src. Returns 0 or ERR_NOT_FOUND. */
 static int load_source(struct db *db, const char *id, struct buf *src, json_t **settings,
                        struct err *e)
@@ -75,7 +78,9 @@ int render_text(struct render_ctx *r, const char *name, const char *src, size_t 
         return rc;
     struct tpl_value tv = build_vars(r);
     struct tpl_loader ldr = { .load = loader_load, .ud = r->db };
-    struct tpl_env env = { .vars = &tv, .loader = &ldr, .host = r };
+    /* http calls (obj_http.c) may take seconds: more wall time than the engine's default */
+    struct tpl_limits lim = { .max_ms = r->task ? RENDER_TASK_MAX_MS : RENDER_MAX_MS };
+    struct tpl_env env = { .vars = &tv, .loader = &ldr, .limits = &lim, .host = r };
     rc = tpl_render(t, &env, out, e);
     tpl_value_drop(&tv);
     tpl_unref(t);

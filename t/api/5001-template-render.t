@@ -245,6 +245,26 @@ for my $engine (engines()) {
             is $r->{status}, 400, 'nothing to encode';
         };
 
+        subtest 'http object (templates.md §7.10)' => sub {
+            my $echo = $s->base . '/shm/v1/test/http/echo';
+            $put->('http_post', "{{ r = http.post('$echo', content = { a = user.id, b = 'x' }) }}"
+                . '{{ r.data.0.method }}|{{ r.data.0.payload.a }}|{{ r.data.0.payload.b }}');
+            my $r = $s->req(GET => '/shm/v1/template/http_post', session => $sd);
+            is $r->{body}, "POST|$uid{danuk}|x", 'POST with a JSON body, JSON answer decoded';
+            $put->('http_get', "{{ r = http.get('$echo', content = { q = 'a b' }, full_response = 1) }}"
+                . '{{ r.http_code }}|{{ r.http_status_line }}|{{ r.body.data.0.payload.q }}|'
+                . "{{ http.put('$echo', 'content', 'raw', 'content_type', 'text/plain').data.0.payload.PUTDATA }}");
+            $r = $s->req(GET => '/shm/v1/template/http_get', session => $sd);
+            is $r->{body}, '200|200 OK|a b|raw', 'GET query from content, full_response, key/value arguments';
+            $put->('http_down', "[{{ http.get('http://127.0.0.1:1/x', timeout = 2) }}]"
+                . "{{ http.get('http://127.0.0.1:1/x', full_response = 1).http_code }}");
+            $r = $s->req(GET => '/shm/v1/template/http_down', session => $sd);
+            is $r->{body}, '[]500', 'no answer: undefined, or 500 with full_response';
+            $put->('http_file', "{{ http.get('file:///etc/passwd') }}");
+            $r = $s->req(GET => '/shm/v1/template/http_file', session => $sd);
+            is $r->{status}, 400, 'only http(s) URLs (D13: no files)';
+        };
+
         subtest 'billd template check (D19)' => sub {
             my $check = sub {
                 my (@args) = @_;
