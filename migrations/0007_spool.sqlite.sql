@@ -13,15 +13,43 @@
 -- spool.manual        1 after an admin action (retry/resume): the only way a periodic Jobs
 --                     task runs while the test clock is frozen
 -- spool_history.token/attempt/node  which attempt of which task ran where
-ALTER TABLE spool ADD COLUMN token TEXT;
-ALTER TABLE spool ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE spool ADD COLUMN fails INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE spool ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE spool ADD COLUMN claimed_by TEXT;
-ALTER TABLE spool ADD COLUMN claimed_until INTEGER;
-ALTER TABLE spool ADD COLUMN usi_lock INTEGER;
-ALTER TABLE spool ADD COLUMN history_id INTEGER;
-ALTER TABLE spool ADD COLUMN manual INTEGER NOT NULL DEFAULT 0;
+--
+-- SQLite: the table is rebuilt with AUTOINCREMENT so a deleted task's id is never reused
+-- (spool_history.spool_id must name one task, as MySQL's and PostgreSQL's ids do).
+CREATE TABLE spool_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL,
+    user_service_id INTEGER,
+    response TEXT,
+    event TEXT NOT NULL,
+    prio INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'NEW',
+    created INTEGER NOT NULL,
+    executed INTEGER,
+    delayed INTEGER NOT NULL DEFAULT 0,
+    settings TEXT,
+    token TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    fails INTEGER NOT NULL DEFAULT 0,
+    retries INTEGER NOT NULL DEFAULT 0,
+    claimed_by TEXT,
+    claimed_until INTEGER,
+    usi_lock INTEGER,
+    history_id INTEGER,
+    manual INTEGER NOT NULL DEFAULT 0
+) STRICT;
+INSERT INTO spool_new (id, user_id, user_service_id, response, event, prio, status, created,
+                       executed, delayed, settings)
+    SELECT id, user_id, user_service_id, response, event, prio, status, created, executed,
+           delayed, settings FROM spool;
+DROP TABLE spool;
+ALTER TABLE spool_new RENAME TO spool;
+INSERT INTO sqlite_sequence (name, seq) SELECT 'spool', 0
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'spool');
+UPDATE sqlite_sequence SET seq = max(seq, (SELECT COALESCE(max(spool_id), 0) FROM spool_history),
+                                     (SELECT COALESCE(max(id), 0) FROM spool))
+    WHERE name = 'spool';
+CREATE INDEX spool_queue ON spool (prio, status, delayed, executed);
 ALTER TABLE spool_history ADD COLUMN token TEXT;
 ALTER TABLE spool_history ADD COLUMN attempt INTEGER;
 ALTER TABLE spool_history ADD COLUMN node TEXT;

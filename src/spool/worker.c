@@ -108,7 +108,7 @@ struct spool_pool {
 
 static enum spool_jobs jobs_mode(struct spool_pool *p)
 {
-    if (time_frozen())
+    if (p->cfg->test_clock || time_frozen())
         return SPOOL_JOBS_MANUAL; /* the test clock: Jobs only when an admin asks (D5) */
     if (p->pg && !atomic_load(&p->scheduler))
         return SPOOL_JOBS_NONE;
@@ -199,7 +199,11 @@ static int node_connect(struct spool_pool *p, bool recover, struct err *e)
     int rc = db_open(p->cfg->database_url, &p->node_db, e);
     if (rc)
         return rc;
-    rc = try_lock(p->node_db, NODE_LOCK_CLASS, (int32_t)fnv1a(p->node), &held, e);
+    /* a killed predecessor's session may take a moment to end: wait up to 10 s for its lock */
+    for (int i = 0; i < 20 && (rc = try_lock(p->node_db, NODE_LOCK_CLASS,
+                                             (int32_t)fnv1a(p->node), &held, e)) == 0 && !held;
+         i++)
+        usleep(500 * 1000);
     if (rc == 0 && !held)
         rc = err_set(e, ERR_CONFLICT,
                      "another spool process runs with node id %s (set BILLD_NODE_ID)", p->node);
