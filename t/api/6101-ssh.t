@@ -2,8 +2,10 @@
 # R138, R139, L6): PUT /admin/transport/ssh/{test,init} queue a transport task with a fresh
 # console; /shm/admin/console.cgi reads a console from a byte offset with x-console-eof;
 # /shm/v1/admin/console/stream pushes it as Server-Sent Events (and parked streams hold no
-# pool thread). The transport itself runs against a real sshd in t/unit/test_ssh.c; the runs
-# through the spool are checked here once `billd spool --once` executes tasks.
+# pool thread). Then tasks run through the spool (`billd spool --once`) against a real sshd
+# (t/lib/Sshd.pm): uname through the test route, exit code → FAIL → retry with the same
+# D9 token, timeout, the live stream of a running script, a jump host, sshd down and back,
+# and a changed host key → STUCK (D19). t/unit/test_ssh.c covers the transport in detail.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -209,7 +211,176 @@ for my $engine (engines()) {
             is canon($r), err_body(400, 'Header Last-Event-ID: expected a positive integer'), 'bad Last-Event-ID';
         };
 
+        subtest 'tasks through the spool' => sub { spool_runs($s, \%A, $kid) };
+
         $s->stop;
+    };
+}
+
+# Runs `billd spool --once` on the server's database (as the daemon's workers would).
+sub spool_once {
+    my ($s) = @_;
+    local %ENV = (%ENV, DATABASE_URL => $s->db_url, TZ => 'UTC', BILLD_SECRET_KEY => '5eed' x 16,
+                  LOG_LEVEL => 'warn', SPOOL_WORKERS => 1);
+    my $out = qx{cd $s->{dir} && $ENV{BILLD_BIN} spool --once 2>&1};
+    is $?, 0, 'billd spool --once' or diag $out;
+}
+
+# [status, attempt, token, response] of the executions of task $id, in order (SQLite may reuse
+# the id of a finished task: only history rows written after the task was queued count).
+my %SINCE;
+sub runs {
+    my ($s, $id) = @_;
+    my $after = $SINCE{$id} // 0;
+    return [ map { [ split /\|/, $_, 4 ] }
+             $s->sql("SELECT status, attempt, token, response FROM spool_history WHERE spool_id = $id"
+                     . " AND id > $after ORDER BY id") ];
+}
+
+sub console_of {
+    my ($s, $A, $id) = @_;
+    my $r = $s->req(GET => '/shm/admin/console.cgi', %$A, query => { id => $id });
+    return ($r->{body}, $r->{headers}{'x-console-eof'});
+}
+
+sub spool_runs {
+    my ($s, $A, $kid) = @_;
+    my $user = $sshd->user;
+    my $dir  = $sshd->dir;
+    my ($sid) = $s->sql("SELECT server_id FROM servers WHERE name = 'sshd'");
+    my $task = sub {    # queues a task for the server through the admin spool API
+        my (%set) = @_;
+        my ($last) = $s->sql('SELECT coalesce(max(id), 0) FROM spool_history');
+        my $r = $s->req(PUT => '/shm/v1/admin/spool', %$A,
+            json => { event => { kind => 'UserService', name => 'CREATE', title => 't',
+                                 settings => { server_id => $sid, %set } } });
+        is $r->{status}, 200, 'task queued' or diag $r->{body};
+        my $id = $r->{json}{data}[0]{id};
+        $SINCE{$id} = $last;
+        return $id;
+    };
+    my $pipeline = sub { my ($resp) = @_; $resp =~ /"pipeline_id":\s*(\d+)/ ? $1 : undef };
+
+    subtest 'the ssh test route runs uname -a' => sub {
+        my $r = $s->req(PUT => '/shm/v1/admin/transport/ssh/test', %$A,
+            json => { host => "$user\@127.0.0.1", key_id => $kid, port => $sshd->port });
+        my $pid = $r->{json}{data}[0]{pipeline_id};
+        spool_once($s);
+        my ($log, $eof) = console_of($s, $A, $pid);
+        like $log, qr{^<font color=yellow>Trying connect to: \Q$user\E\@127\.0\.0\.1 \(timeout: 10s\) port \d+</font>\n<font color=green>SUCCESS</font>\n\nLinux },
+          'the console shows the connection and the uname output';
+        like $log, qr{\n\n<font color=green>DONE</font>\n$}, 'DONE';
+        is $eof, '1', 'finished';
+        my ($n) = $s->sql("SELECT count(*) FROM spool WHERE CAST(settings AS TEXT) LIKE '%uname%'");
+        is $n, 0, 'the task succeeded and left the queue';
+    };
+
+    subtest 'exit code, retry, the same token on every attempt (D9)' => sub {
+        unlink "$dir/env.txt";
+        my $id = $task->(cmd => "echo \"\$BILLD_TASK_TOKEN \$BILLD_TASK_ATTEMPT \$BILLD_EVENT\" >> $dir/env.txt;"
+            . ' test "$BILLD_TASK_ATTEMPT" -ge 2');
+        spool_once($s);
+        my $h = runs($s, $id);
+        is $h->[0][0], 'FAIL', 'exit code 1: FAIL';
+        like $h->[0][3], qr/"ret_code":\s*1\b/, 'ret_code 1';
+        like $h->[0][3], qr/"error":\s*"Exit code 1"/, 'the reason';
+        my ($status) = $s->sql("SELECT status FROM spool WHERE id = $id");
+        is $status, 'FAIL', 'kept for a retry';
+        my ($log) = console_of($s, $A, $pipeline->($h->[0][3]));
+        like $log, qr{<font color=red>ERROR 1</font>\n$}, 'red ERROR 1 in the console';
+        my $r = $s->req(POST => '/shm/v1/admin/spool/manual/retry', %$A, json => { id => $id });
+        is $r->{status}, 200, 'retry now';
+        spool_once($s);
+        $h = runs($s, $id);
+        is_deeply [ map { "$_->[0] $_->[1]" } @$h ], [ 'FAIL 1', 'SUCCESS 2' ], 'attempts 1 and 2';
+        open my $fh, '<', "$dir/env.txt" or die "env.txt: $!";
+        my @lines = <$fh>;
+        is_deeply \@lines, [ "$h->[0][2] 1 CREATE\n", "$h->[0][2] 2 CREATE\n" ],
+          'the remote script saw the same token and the attempt number';
+        isnt $pipeline->($h->[0][3]), $pipeline->($h->[1][3]), 'one console per execution';
+        my ($pinned) = $s->sql("SELECT settings FROM servers WHERE server_id = $sid");
+        like $pinned, qr/"host_key":\s*"\Q@{[ $sshd->host_fingerprint ]}\E"/, 'the host key is pinned on first use (D19)';
+    };
+
+    subtest 'timeout' => sub {
+        my $id = $task->(cmd => 'echo begun; sleep 30', timeout => 2);
+        spool_once($s);
+        my $h = runs($s, $id);
+        is $h->[0][0], 'FAIL', 'FAIL';
+        like $h->[0][3], qr/Timeout/, 'the reason';
+        my ($log, $eof) = console_of($s, $A, $pipeline->($h->[0][3]));
+        like $log, qr{begun\n\n<font color=red>TIMEOUT</font>\n$}, 'red TIMEOUT in the console';
+        is $eof, '1', 'finished';
+        $s->req(DELETE => '/shm/v1/admin/spool', %$A, query => { id => $id });
+    };
+
+    subtest 'the live console stream of a running task' => sub {
+        my $r = $s->req(PUT => '/shm/v1/admin/template', %$A,
+            json => { id => 'ssh_ticks', data => "for i in 1 2 3; do echo tick\$i; sleep 0.3; done\necho '{{ event_name }}'\n" });
+        is $r->{status}, 200, 'a script template';
+        $r = $s->req(PUT => '/shm/v1/admin/transport/ssh/init', %$A,
+            json => { host => "$user\@127.0.0.1", key_id => $kid, port => $sshd->port, template_id => 'ssh_ticks' });
+        my $pid = $r->{json}{data}[0]{pipeline_id};
+        my $sock = open_stream($s, $A->{session}, "id=$pid");
+        spool_once($s);
+        my $got = read_stream($sock);
+        my @data = grep { !/^(?:event|:)/ } split /\n\n/, $got->{body};
+        my $text = join '', map { join "\n", /^data: ?(.*)$/mg } @data;
+        like $text, qr{^<font color=yellow>Trying connect to: .*\(timeout: 600s\)}, 'the connection line';
+        like $text, qr{tick1\ntick2\ntick3\nINIT\n\n<font color=green>DONE</font>\n$}, 'the output, then DONE';
+        like $got->{body}, qr/event: eof\n/, 'the stream ends at eof';
+    };
+
+    subtest 'jump host' => sub {
+        my $id = $task->(cmd => 'echo via-jump', proxy_host => "$user\@127.0.0.1:" . $sshd->port);
+        spool_once($s);
+        my $h = runs($s, $id);
+        is $h->[0][0], 'SUCCESS', 'SUCCESS through the jump host' or diag $h->[0][3];
+        my ($log) = console_of($s, $A, $pipeline->($h->[0][3]));
+        like $log, qr{through \Q$user\E\@127\.0\.0\.1 port \d+</font>}, 'the console names the jump host';
+        like $log, qr{\nvia-jump\n}, 'the output';
+    };
+
+    subtest 'sshd down, then up again' => sub {
+        $sshd->stop;
+        my $id = $task->(cmd => 'echo back');
+        spool_once($s);
+        my $h = runs($s, $id);
+        is $h->[0][0], 'FAIL', 'connection refused: FAIL';
+        like $h->[0][3], qr/"ret_code":\s*-1\b/, 'ret_code -1';
+        my ($log) = console_of($s, $A, $pipeline->($h->[0][3]));
+        like $log, qr{<font color=red>FAIL Connection to 127\.0\.0\.1 port \d+ failed}, 'red FAIL in the console';
+        ok $sshd->start_again, 'sshd is back' or diag $Sshd::WHY;
+        $s->req(POST => '/shm/v1/admin/spool/manual/retry', %$A, json => { id => $id });
+        spool_once($s);
+        $h = runs($s, $id);
+        is_deeply [ map { "$_->[0] $_->[1]" } @$h ], [ 'FAIL 1', 'SUCCESS 2' ], 'the retry succeeds';
+    };
+
+    subtest 'a changed host key parks the task (D19)' => sub {
+        my $old = $sshd->host_fingerprint;
+        ok $sshd->start_again(new_host_key => 1), 'sshd restarted with a new host key' or diag $Sshd::WHY;
+        my $new = $sshd->host_fingerprint;
+        isnt $new, $old, 'a different key';
+        my $id = $task->(cmd => "touch $dir/never");
+        spool_once($s);
+        my $h = runs($s, $id);
+        is $h->[0][0], 'STUCK', 'STUCK';
+        like $h->[0][3], qr/changed: pinned \Q$old\E, offered \Q$new\E/, 'the reason names both keys';
+        ok !-e "$dir/never", 'nothing ran';
+        my ($status) = $s->sql("SELECT status FROM spool WHERE id = $id");
+        is $status, 'STUCK', 'parked';
+        # the operator accepts the new key by removing the pin
+        my $r = $s->req(POST => '/shm/v1/admin/server', %$A,
+            json => { server_id => $sid, settings => { key_id => $kid, port => $sshd->port } });
+        is $r->{status}, 200, 'pin removed';
+        $s->req(POST => '/shm/v1/admin/spool/manual/retry', %$A, json => { id => $id });
+        spool_once($s);
+        $h = runs($s, $id);
+        is $h->[-1][0], 'SUCCESS', 'runs after the pin is removed';
+        my ($pinned) = $s->sql("SELECT settings FROM servers WHERE server_id = $sid");
+        like $pinned, qr/\Q$new\E/, 'the new key is pinned';
+        $sshd->start_again(new_host_key => 0);
     };
 }
 
