@@ -43,8 +43,9 @@ sub start {
         _serve($sock, $dir);
         _exit(0);
     }
+    my $port = $sock->sockport;
     close $sock;
-    return bless { pid => $pid, port => $sock->sockport, dir => $dir }, $class;
+    return bless { pid => $pid, port => $port, dir => $dir }, $class;
 }
 
 sub port { $_[0]{port} }
