@@ -269,6 +269,30 @@ static void render_ctx_init(struct render_ctx *r, const struct task_ctx *x)
     r->task = x->task;
 }
 
+/* True when settings (the merged ones, or a template's) say auto_escape: shell (D19). */
+static bool says_auto_escape(const json_t *settings)
+{
+    const char *v = json_string_value(json_object_get(settings, "auto_escape"));
+    return v && !strcmp(v, "shell");
+}
+
+/* The same for the stored template id (its settings column); false when it has none. */
+static bool template_auto_escape(struct db *db, const char *id)
+{
+    struct db_result *res = NULL;
+    struct db_value p[] = { DB_TEXT(id) };
+    struct err e = { 0 };
+    bool yes = false;
+    if (db_query(db, "SELECT settings FROM templates WHERE id = $1", p, 1, &res, &e) == 0 &&
+        db_result_rows(res) == 1 && db_result_text(res, 0, 0)) {
+        json_t *st = json_loads(db_result_text(res, 0, 0), 0, NULL);
+        yes = says_auto_escape(st);
+        json_decref(st);
+    }
+    db_result_free(res);
+    return yes;
+}
+
 static bool blank(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -296,6 +320,8 @@ static enum task_result prepare_command(struct ssh_run *run, const char *shell, 
     if (!cmd && !tpl)
         return err_set(e, ERR_INVALID, "Nothing to do (no cmd, no template_id)"), TASK_STUCK;
     render_ctx_init(&r, run->x);
+    r.auto_escape_shell = says_auto_escape(run->settings) ||
+                          (!cmd && template_auto_escape(run->x->db, tpl));
     buf_init(&out, SSH_SCRIPT_MAX);
     buf_init(&line, 0);
     env_prefix(&line, run->x->task);

@@ -452,6 +452,29 @@ static void test_env_and_quoting(void **state)
     free(set);
 }
 
+static void test_auto_escape(void **state)
+{
+    struct db *db = db_of(state);
+    struct err e = { 0 };
+    assert_int_equal(db_exec(db, "INSERT INTO templates (id, data, settings) VALUES"
+                                 " ('ssh_test_escaped', 'echo {{ task.token }}', '{\"auto_escape\":\"shell\"}')",
+                             NULL, 0, NULL, &e), 0);
+    /* without auto_escape the token's $(…) would run; with it, it is one quoted word */
+    struct outcome o = run_task(db, "{\"template_id\":\"ssh_test_escaped\"}", false, 1,
+                                "a $(echo INJECTED) b");
+    assert_int_equal(o.result, TASK_SUCCESS);
+    assert_contains(o.log, "\na $(echo INJECTED) b\n");
+    outcome_free(&o);
+    o = run_task(db, "{\"cmd\":\"echo {{ task.token }}\",\"auto_escape\":\"shell\"}", false, 1,
+                 "x;echo INJECTED");
+    assert_int_equal(o.result, TASK_SUCCESS);
+    assert_contains(o.log, "\nx;echo INJECTED\n");
+    outcome_free(&o);
+    o = run_task(db, "{\"cmd\":\"echo {{ task.token }}\"}", false, 1, "x;echo RAW");
+    assert_contains(o.log, "\nx\nRAW\n"); /* SHM's default: raw */
+    outcome_free(&o);
+}
+
 static void test_stdin(void **state)
 {
     char *set = xasprintf("{\"cmd\":\"cat > %s/in.txt\",\"stdin\":\"line one\\nline two\"}",
@@ -737,6 +760,7 @@ static const struct {
     { "timeout", test_timeout },
     { "env_and_quoting", test_env_and_quoting },
     { "stdin", test_stdin },
+    { "auto_escape", test_auto_escape },
     { "template", test_template },
     { "nothing_to_do", test_nothing_to_do },
     { "bad_settings", test_bad_settings },
