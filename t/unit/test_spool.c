@@ -16,6 +16,8 @@
 #include "util/timeutil.h"
 #include "testdb.h"
 
+#include <jansson.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <unistd.h>
@@ -366,6 +368,41 @@ static void test_local_transport(void **state)
     free(resp);
 }
 
+static void test_methods(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    struct spool_opts o = { "node-a", 60, SPOOL_JOBS_ALL };
+    bool did = false;
+    int64_t users = q_int(db, "SELECT count(*) FROM users", 0);
+    int64_t fan = mktask(db, "{\"kind\":\"Jobs\",\"method\":\"job_users\",\"title\":\"Hi\","
+                             "\"settings\":{\"template_id\":\"t\"}}", 1, 0);
+    int64_t bad = mktask(db, "{\"kind\":\"Jobs\",\"method\":\"job_nothing\"}", 2, 0);
+    int64_t us = mkus(db, 0); /* PROGRESS: re-activation must wait */
+    int64_t act = mktask(db, "{\"kind\":\"UserService\",\"method\":\"activate_services\","
+                             "\"name\":\"PAYMENT\"}", 3, 0);
+    UNUSED(us);
+    for (int i = 0; i < 3; i++) {
+        if (spool_run_one(db, NULL, &o, 0, &did, &e))
+            fail_msg("run_one: %s", e.msg);
+        assert_true(did);
+    }
+    /* job_users: one TASK per user with the parent's title and settings, task_id = parent */
+    assert_int_equal(q_int(db, "SELECT count(*) FROM spool WHERE id > $1", act), users);
+    char *ev = q_text(db, "SELECT event FROM spool WHERE id > $1 ORDER BY id", act);
+    json_t *j = json_loads(ev, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "name")), "TASK");
+    assert_string_equal(json_string_value(json_object_get(j, "title")), "Hi");
+    assert_int_equal(json_integer_value(json_object_get(j, "task_id")), fan);
+    json_decref(j);
+    free(ev);
+    expect_text(db, "SELECT status FROM spool WHERE id = $1", bad, "STUCK");
+    expect_text(db, "SELECT status FROM spool WHERE id = $1", act, "FAIL");
+    char *resp = q_text(db, "SELECT response FROM spool WHERE id = $1", act);
+    assert_non_null(strstr(resp, "PROGRESS"));
+    free(resp);
+}
+
 /* ---- fixture ---- */
 
 static int pg_setup(const char *admin_url)
@@ -463,6 +500,7 @@ static const struct tcase db_cases[] = {
     { "release", test_release },
     { "jobs_filter", test_jobs_filter },
     { "local_transport", test_local_transport },
+    { "methods", test_methods },
 };
 
 int main(void)
