@@ -6,7 +6,7 @@ set -eu
 BUILD_PKGS="build-essential pkg-config meson ninja-build libmicrohttpd-dev libjansson-dev
 libsqlite3-dev libpq-dev libsodium-dev libssl-dev libssh-dev libcurl4-openssl-dev
 libqrencode-dev zlib1g-dev tzdata"
-TEST_PKGS="libcmocka-dev postgresql-15 perl sqlite3 openssh-server openssh-client"
+TEST_PKGS="libcmocka-dev postgresql-15 perl sqlite3 openssh-server openssh-client libio-socket-ssl-perl"
 
 want="$BUILD_PKGS"
 [ "${1:-build}" = test ] && want="$want $TEST_PKGS"

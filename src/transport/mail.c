@@ -7,8 +7,8 @@
  *
  * Results (D9): sent → SUCCESS; no recipient or an empty message → SUCCESS
  * with the reason (skipped); configuration errors and invalid addresses,
- * also an address the server rejects with a 5xx reply → STUCK; any other
- * SMTP or network error → FAIL (retried).
+ * also an address the server rejects for good (550/551/553) → STUCK; any
+ * other SMTP or network error → FAIL (retried).
  */
 #include "transport.h"
 
@@ -412,8 +412,23 @@ static void smtp_setup(CURL *c, const struct mail_job *j, enum tls_mode tls, con
 }
 
 /*
+ * True when the server refused an address for good (D9 "invalid address"):
+ * a recipient with 550/551/553 (no such mailbox, not local, name not
+ * allowed), or the sender with 501/553 (bad address syntax or name). Other
+ * 5xx replies (530 authentication or TLS required, 554 policy, …) are FAIL.
+ */
+static bool address_refused(const char *curl_msg, long code)
+{
+    if (!strncmp(curl_msg, "RCPT failed", 11))
+        return code == 550 || code == 551 || code == 553;
+    if (!strncmp(curl_msg, "MAIL failed", 11))
+        return code == 501 || code == 553;
+    return false;
+}
+
+/*
  * Submits msg. Returns SUCCESS, FAIL with the error text in why, or STUCK
- * when the server refused the sender or a recipient with a 5xx reply.
+ * when the server refused an address for good (address_refused).
  */
 static enum task_result smtp_submit(const struct mail_job *j, const struct buf *msg,
                                     enum tls_mode tls, char *why, size_t whylen)
@@ -442,9 +457,7 @@ static enum task_result smtp_submit(const struct mail_job *j, const struct buf *
         long code = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
         const char *msgtxt = *errbuf ? errbuf : curl_easy_strerror(cc);
-        bool addr_refused = code >= 500 && code < 600 &&
-                            (!strncmp(msgtxt, "RCPT failed", 11) ||
-                             !strncmp(msgtxt, "MAIL failed", 11));
+        bool addr_refused = address_refused(msgtxt, code);
         if (*io.last_reply && code)
             snprintf(why, whylen, "%s (server: %s)", msgtxt, io.last_reply);
         else

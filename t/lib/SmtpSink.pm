@@ -1,11 +1,13 @@
 package SmtpSink;
 
 # A small SMTP receiver on 127.0.0.1 for mail transport tests (perl core modules only).
-# EHLO/HELO, optional AUTH PLAIN / AUTH LOGIN, MAIL, RCPT, DATA, RSET, NOOP, QUIT; no TLS
-# (STARTTLS is not advertised). Each accepted message is recorded as DIR/NNNNNN-PID.json
-# (UTF-8 JSON):
+# EHLO/HELO, optional AUTH PLAIN / AUTH LOGIN, MAIL, RCPT, DATA, RSET, NOOP, QUIT, and
+# optionally TLS (STARTTLS or implicit, with a self-signed certificate made by the openssl
+# command; needs IO::Socket::SSL, Debian libio-socket-ssl-perl). Each accepted message is
+# recorded as DIR/NNNNNN-PID-N.json (UTF-8 JSON):
 #
-#   { helo, auth: {mech, user, password} | null, from, rcpt: [...],
+#   { helo, tls (1 when the session was encrypted), auth: {mech, user, password} | null,
+#     from, rcpt: [...],
 #     data (the raw message, CR LF kept, dot-unstuffed),
 #     headers: {lower-case name: unfolded raw value},     (last one wins)
 #     subject, from_header, to_header, cc_header: the header values decoded with
@@ -16,6 +18,8 @@ package SmtpSink;
 #   user, password   require AUTH with these credentials (535 otherwise; MAIL without
 #                    AUTH gets 530)
 #   mechs            the AUTH mechanisms advertised, default "PLAIN LOGIN"
+#   tls              "starttls" (advertised, required before MAIL) or "implicit" (TLS from
+#                    the first byte, as on port 465)
 #   Recipients whose local part starts with "reject" get "550 5.1.1 No such user",
 #   with "busy" get "451 4.3.0 Try again later".
 #
@@ -92,8 +96,27 @@ sub _listen {
                                  Proto => 'tcp', ReuseAddr => 1) || die "listen: $!";
 }
 
+# Makes DIR/tls.crt and DIR/tls.key (self-signed, CN localhost) for the TLS modes.
+sub _make_cert {
+    my ($o) = @_;
+    require IO::Socket::SSL;
+    my ($crt, $key) = ("$o->{dir}/tls.crt", "$o->{dir}/tls.key");
+    system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+        . " -keyout '$key' -out '$crt' -subj /CN=localhost -days 2 >/dev/null 2>&1") == 0
+      or die "SmtpSink: openssl req failed\n";
+    @$o{qw(cert key)} = ($crt, $key);
+}
+
+# Turns the connection into a TLS server connection. Returns true on success.
+sub _start_tls {
+    my ($c, $o) = @_;
+    return IO::Socket::SSL->start_SSL($c, SSL_server => 1, SSL_cert_file => $o->{cert},
+                                      SSL_key_file => $o->{key});
+}
+
 sub _serve {
     my ($sock, $o) = @_;
+    _make_cert($o) if $o->{tls};
     my %kids;
     my $seq = 0;
     local $SIG{TERM} = sub { kill 'KILL', keys %kids; _exit(0) };
@@ -146,16 +169,26 @@ sub _session {
     binmode $c;
     $c->autoflush(1);
     my $mechs = $o->{mechs} // 'PLAIN LOGIN';
-    my ($helo, $auth, $from, @rcpt, $authed);
+    my ($helo, $auth, $from, @rcpt, $authed, $tls);
     my $n = 0;
+    my $mode = $o->{tls} // '';
+    if ($mode eq 'implicit') {
+        _start_tls($c, $o) or return;
+        $tls = 1;
+    }
     print $c "220 sink.test ESMTP SmtpSink\r\n";
     while (defined(my $l = _line($c))) {
         if ($l =~ /^(EHLO|HELO)\s*(.*)$/i) {
             $helo = $2;
             if (uc $1 eq 'HELO') { print $c "250 sink.test\r\n"; next }
             print $c "250-sink.test\r\n250-SIZE 10485760\r\n250-8BITMIME\r\n";
+            print $c "250-STARTTLS\r\n" if $mode eq 'starttls' && !$tls;
             print $c "250-AUTH $mechs\r\n" if $mechs ne '';
             print $c "250 HELP\r\n";
+        } elsif ($l =~ /^STARTTLS$/i && $mode eq 'starttls' && !$tls) {
+            print $c "220 2.0.0 Ready to start TLS\r\n";
+            _start_tls($c, $o) or last;
+            ($tls, $helo, $auth, $authed) = (1);
         } elsif ($l =~ /^AUTH\s+(\S+)(?:\s+(\S+))?$/i) {
             $auth = _auth($c, $1, $2);
             if (!$auth) { print $c "504 5.5.4 Unrecognized authentication type\r\n"; next }
@@ -168,6 +201,7 @@ sub _session {
             print $c "235 2.7.0 Authentication successful\r\n";
         } elsif ($l =~ /^MAIL FROM:\s*<([^>]*)>/i) {
             if (defined $o->{user} && !$authed) { print $c "530 5.7.0 Authentication required\r\n"; next }
+            if ($mode eq 'starttls' && !$tls) { print $c "530 5.7.0 Must issue a STARTTLS command first\r\n"; next }
             ($from, @rcpt) = ($1);
             print $c "250 2.1.0 Ok\r\n";
         } elsif ($l =~ /^RCPT TO:\s*<([^>]*)>/i) {
@@ -184,7 +218,7 @@ sub _session {
                 $d =~ s/^\.//;
                 $data .= $d;
             }
-            _record($o->{dir}, $seq, ++$n, { helo => $helo, auth => $auth, from => $from,
+            _record($o->{dir}, $seq, ++$n, { helo => $helo, tls => $tls ? 1 : 0, auth => $auth, from => $from,
                                              rcpt => [@rcpt], data => $data });
             print $c "250 2.0.0 Ok: queued\r\n";
         } elsif ($l =~ /^RSET$/i) {

@@ -5,8 +5,10 @@
  * UTF-8 subject and sender name, body, To/Cc, no Bcc header), the settings
  * merge with the config `mail` defaults, the recipient rules of §3.3, the
  * skips (no recipient, empty message), STUCK reasons (no server, no From,
- * invalid or rejected addresses, missing template) and FAIL on temporary
- * SMTP errors, wrong credentials and refused connections.
+ * invalid or rejected addresses, missing template), FAIL on temporary
+ * SMTP errors, wrong credentials and refused connections, and TLS: STARTTLS,
+ * implicit TLS, certificate verification, no plain-text fallback. The TLS
+ * sinks need IO::Socket::SSL (Debian libio-socket-ssl-perl, in TEST_PKGS).
  *
  * Runs on a migrated SQLite database (engines are covered by t/api/6202-mail.t).
  */
@@ -30,6 +32,8 @@ static struct db *g_db;
 static char g_path[128];
 static struct peer g_sink;       /* AUTH required: mailer / "p@ss word", PLAIN and LOGIN */
 static struct peer g_sink_login; /* AUTH LOGIN only: mailer2 / pw2 */
+static struct peer g_sink_starttls; /* STARTTLS required, self-signed certificate, no AUTH */
+static struct peer g_sink_implicit; /* TLS from the first byte (as on port 465), no AUTH */
 
 static void exec_sql(const char *sql)
 {
@@ -73,6 +77,8 @@ static enum task_result run_task(int64_t user_id, const struct peer *sink, const
     struct task_ctx x = { .db = g_db, .task = &t };
     peer_clear(&g_sink);
     peer_clear(&g_sink_login);
+    peer_clear(&g_sink_starttls);
+    peer_clear(&g_sink_implicit);
     enum task_result res = transport_mail.send(&x, response);
     assert_non_null(*response);
     json_decref(server);
@@ -376,6 +382,62 @@ static void test_fail_is_retried(void **state)
     assert_no_message(&g_sink);
 }
 
+/* ---- TLS (§3.2) ---- */
+
+static void test_tls(void **state)
+{
+    json_t *resp = NULL;
+    char host[64];
+    UNUSED(state);
+    /* STARTTLS on request; the sink refuses MAIL before it, so the mail proves encryption */
+    assert_int_equal(run_task(1001, &g_sink_starttls, NULL,
+                              "{\"starttls\":1,\"verify_hostname\":0}", "{\"message\":\"tls\"}",
+                              NULL, &resp),
+                     TASK_SUCCESS);
+    json_t *m = one_message(&g_sink_starttls);
+    assert_int_equal(json_integer_value(json_object_get(m, "tls")), 1);
+    assert_string_equal(jstr(m, "body"), "tls");
+    json_decref(m);
+    json_decref(resp);
+
+    /* the certificate is verified by default: a self-signed one fails (retried) */
+    assert_int_equal(run_task(1001, &g_sink_starttls, NULL, "{\"starttls\":\"1\"}",
+                              "{\"message\":\"tls\"}", NULL, &resp),
+                     TASK_FAIL);
+    assert_no_message(&g_sink_starttls);
+    json_decref(resp);
+
+    /* no flag on a port other than 25/465/587: plain SMTP, which this sink refuses (530) */
+    assert_int_equal(run_task(1001, &g_sink_starttls, NULL, "{}", "{\"message\":\"x\"}", NULL,
+                              &resp),
+                     TASK_FAIL);
+    assert_non_null(strstr(jstr(resp, "error"), "530"));
+    json_decref(resp);
+
+    /* starttls demanded from a server without STARTTLS: no fallback to plain text */
+    assert_int_equal(run_task(1001, &g_sink, NULL,
+                              "{\"user\":\"mailer\",\"password\":\"p@ss word\",\"starttls\":1}",
+                              "{\"message\":\"x\"}", NULL, &resp),
+                     TASK_FAIL);
+    assert_no_message(&g_sink);
+    json_decref(resp);
+
+    /* implicit TLS by the ssl flag, and by an smtps:// host */
+    assert_int_equal(run_task(1001, &g_sink_implicit, NULL, "{\"ssl\":1,\"verify_hostname\":0}",
+                              "{\"message\":\"implicit\"}", NULL, &resp),
+                     TASK_SUCCESS);
+    m = one_message(&g_sink_implicit);
+    assert_int_equal(json_integer_value(json_object_get(m, "tls")), 1);
+    json_decref(m);
+    json_decref(resp);
+    snprintf(host, sizeof(host), "smtps://127.0.0.1:%d", g_sink_implicit.port);
+    assert_int_equal(run_task(1001, NULL, host, "{\"verify_hostname\":0}",
+                              "{\"message\":\"implicit\"}", NULL, &resp),
+                     TASK_SUCCESS);
+    json_decref(one_message(&g_sink_implicit));
+    json_decref(resp);
+}
+
 /* ---- setup ---- */
 
 static int group_setup(void **state)
@@ -409,7 +471,11 @@ static int group_setup(void **state)
              "('mail_empty', '{{ IF 0 }}never{{ END }}  ', NULL)");
     const char *auth[] = { "--user", "mailer", "--password", "p@ss word", NULL };
     const char *login[] = { "--user", "mailer2", "--password", "pw2", "--mechs", "LOGIN", NULL };
-    if (peer_start(&g_sink, "SmtpSink", auth) || peer_start(&g_sink_login, "SmtpSink", login))
+    const char *starttls[] = { "--tls", "starttls", NULL };
+    const char *implicit[] = { "--tls", "implicit", NULL };
+    if (peer_start(&g_sink, "SmtpSink", auth) || peer_start(&g_sink_login, "SmtpSink", login) ||
+        peer_start(&g_sink_starttls, "SmtpSink", starttls) ||
+        peer_start(&g_sink_implicit, "SmtpSink", implicit))
         return -1;
     return 0;
 }
@@ -419,6 +485,8 @@ static int group_teardown(void **state)
     UNUSED(state);
     peer_stop(&g_sink);
     peer_stop(&g_sink_login);
+    peer_stop(&g_sink_starttls);
+    peer_stop(&g_sink_implicit);
     db_close(g_db);
     testdb_lite_remove(g_path);
     return 0;
@@ -436,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_stuck_reasons),
         cmocka_unit_test(test_from_undefined),
         cmocka_unit_test(test_fail_is_retried),
+        cmocka_unit_test(test_tls),
     };
     return cmocka_run_group_tests_name("mail_transport", tests, group_setup, group_teardown);
 }
