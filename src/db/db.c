@@ -150,6 +150,13 @@ int db_wait_notify(struct db *db, int timeout_ms, bool *got, struct err *e)
     return 0;
 }
 
+int db_relax_commit(struct db *db, struct err *e)
+{
+    const char *sql = db->engine == DB_PG ? "SET synchronous_commit = off"
+                                          : "PRAGMA synchronous=NORMAL";
+    return db_exec(db, sql, NULL, 0, NULL, e);
+}
+
 int db_ping(struct db *db, struct err *e)
 {
     int64_t one;

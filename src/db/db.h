@@ -149,4 +149,12 @@ char *db_json_path(const struct db *db, const char *dotted);
 int db_listen(struct db *db, const char *channel, struct err *e);
 int db_wait_notify(struct db *db, int timeout_ms, bool *got, struct err *e);
 
+/*
+ * Relaxes commit durability on this connection (the spool's opt-in SPOOL_SYNC=normal):
+ * SQLite PRAGMA synchronous=NORMAL (WAL: commits survive a process crash, the last ones
+ * may roll back after a power loss), PostgreSQL SET synchronous_commit = off (the same
+ * after a server crash). Consistency is unchanged. Returns 0 or a database error.
+ */
+int db_relax_commit(struct db *db, struct err *e);
+
 #endif

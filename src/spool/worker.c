@@ -94,6 +94,7 @@ struct spool_pool {
     int64_t lease;
     int pause_ms;
     bool once, pg;
+    bool relaxed;           /* SPOOL_SYNC=normal: db_relax_commit on the worker connections */
     int n;
     pthread_t *threads;
     pthread_t node_thread;
@@ -147,8 +148,10 @@ static void *worker_main(void *arg)
     struct err e = { 0 };
     while (!atomic_load(&p->stop)) {
         uint64_t gen = spool_wake_gen();
-        if (!db && db_open(p->cfg->database_url, &db, &e)) {
+        if (!db && (db_open(p->cfg->database_url, &db, &e) ||
+                    (p->relaxed && db_relax_commit(db, &e)))) {
             log_warn("spool worker: cannot connect", "err=%d", e.code);
+            db_close(db);
             db = NULL;
             spool_wait(gen, POLL_MS);
             continue;
@@ -322,6 +325,12 @@ int spool_pool_start(const struct config *cfg, int workers, bool once, struct sp
     if (p->lease < 30)
         p->lease = 30;
     p->pause_ms = cfg->test_clock ? env_int("BILLD_TEST_SPOOL_PAUSE_MS", 0) : 0;
+    const char *sync = getenv("SPOOL_SYNC");
+    if (sync && *sync && strcmp(sync, "full") && strcmp(sync, "normal")) {
+        free(p);
+        return err_set(e, ERR_INVALID, "SPOOL_SYNC must be full or normal, got \"%.20s\"", sync);
+    }
+    p->relaxed = sync && !strcmp(sync, "normal");
     snprintf(p->node, sizeof(p->node), "%s", spool_node_id());
     int rc = p->pg ? node_connect(p, true, e) : recover_sqlite(p, e);
     if (rc == 0 && p->pg) /* take the scheduler before the workers look for Jobs */
@@ -332,8 +341,8 @@ int spool_pool_start(const struct config *cfg, int workers, bool once, struct sp
         spool_pool_stop(p);
         return rc;
     }
-    log_info("spool started", "node=%s workers=%d lease=%lld once=%d", p->node, p->n,
-             (long long)p->lease, once);
+    log_info("spool started", "node=%s workers=%d lease=%lld once=%d sync=%s", p->node, p->n,
+             (long long)p->lease, once, p->relaxed ? "normal" : "full");
     *out = p;
     return 0;
 }
