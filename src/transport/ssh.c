@@ -303,9 +303,9 @@ static bool blank(const char *s, size_t n)
 
 /*
  * Renders what to run into run->command and run->input (transports.md §1.2).
- * Returns TASK_SUCCESS to go on, or the final result with *why set: STUCK
- * (nothing to do, render error) or SUCCESS with the "empty template" note
- * (*skip = true).
+ * Returns TASK_SUCCESS to go on (e untouched); TASK_STUCK with the reason
+ * in e (nothing to do, render error); or TASK_SUCCESS with *skip = true and
+ * the "empty template" note in e.msg.
  */
 static enum task_result prepare_command(struct ssh_run *run, const char *shell, bool *skip,
                                         struct err *e)
@@ -892,8 +892,9 @@ static enum task_result send_task(const struct task_ctx *x, json_t **response)
     run.settings = merge_settings(x->task);
     run.extra = json_object();
     buf_init(&run.input, SSH_SCRIPT_MAX);
-    if (open_console(&run, &e)) {
+    if (open_console(&run, &e)) { /* the database, not the task: try again later */
         *response = make_response(&run, e.msg);
+        result = TASK_FAIL;
         goto out;
     }
     if (read_settings(&run, &shell, &e) == 0)
