@@ -19,8 +19,10 @@ package HttpPeer;
 #   my $p = HttpPeer->start(dir => $dir);   # forks; returns once listening
 #   $p->port; $p->url('/json'); my @reqs = $p->requests; $p->stop;
 # From another program (the C unit tests):
-#   perl -It/lib -MHttpPeer -e HttpPeer::main -- DIR PORTFILE
+#   perl -It/lib -MHttpPeer -e HttpPeer::main -- DIR PORTFILE [--tls 1]
 #   (writes the port to PORTFILE once listening; stop it with SIGTERM)
+# With tls => 1 (--tls 1) it speaks HTTPS with a self-signed certificate for CN localhost made
+# by the openssl command (needs IO::Socket::SSL, Debian libio-socket-ssl-perl).
 
 use strict;
 use warnings;
@@ -40,7 +42,7 @@ sub start {
     my $sock = _listen();
     my $pid = fork // die "fork: $!";
     if (!$pid) {
-        _serve($sock, $dir);
+        _serve($sock, $dir, \%o);
         _exit(0);
     }
     my $port = $sock->sockport;
@@ -72,14 +74,16 @@ sub DESTROY { $_[0]->stop }
 
 # Entry point for other programs: main(DIR, PORTFILE).
 sub main {
-    my ($dir, $portfile) = @ARGV;
-    die "usage: HttpPeer::main DIR PORTFILE\n" unless $dir && $portfile;
+    my ($dir, $portfile, @rest) = @ARGV;
+    die "usage: HttpPeer::main DIR PORTFILE [--tls 1]\n" unless $dir && $portfile;
+    my %o = (dir => $dir);
+    while (my $k = shift @rest) { $k =~ s/^--//; $o{$k} = shift @rest }
     my $sock = _listen();
     open my $fh, '>', "$portfile.tmp" or die "$portfile.tmp: $!";
     print $fh $sock->sockport, "\n";
     close $fh;
     rename "$portfile.tmp", $portfile or die "rename: $!";
-    _serve($sock, $dir);
+    _serve($sock, $dir, \%o);
     exit 0;
 }
 
@@ -97,8 +101,20 @@ sub _read_json {
 }
 
 # Accept loop: one child per connection; SIGTERM ends the children too.
+# Makes DIR/tls.crt and DIR/tls.key (self-signed, CN localhost) for tls => 1.
+sub _make_cert {
+    my ($o) = @_;
+    require IO::Socket::SSL;
+    my ($crt, $key) = ("$o->{dir}/tls.crt", "$o->{dir}/tls.key");
+    system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+        . " -keyout '$key' -out '$crt' -subj /CN=localhost -days 2 >/dev/null 2>&1") == 0
+      or die "HttpPeer: openssl req failed\n";
+    @$o{qw(cert key)} = ($crt, $key);
+}
+
 sub _serve {
-    my ($sock, $dir) = @_;
+    my ($sock, $dir, $o) = @_;
+    _make_cert($o) if $o->{tls};
     my %kids;
     my $seq = 0;
     local $SIG{TERM} = sub { kill 'KILL', keys %kids; _exit(0) };
@@ -110,6 +126,10 @@ sub _serve {
         if (defined $pid && !$pid) {
             $SIG{TERM} = 'DEFAULT';
             close $sock;
+            if ($o->{tls}) {
+                IO::Socket::SSL->start_SSL($c, SSL_server => 1, SSL_cert_file => $o->{cert},
+                                           SSL_key_file => $o->{key}) or _exit(0);
+            }
             _connection($c, $dir, $seq);
             _exit(0);
         }

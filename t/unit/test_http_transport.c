@@ -4,7 +4,8 @@
  * (t/lib/HttpPeer.pm on 127.0.0.1): rendering of URL and body, the settings
  * merge, GET query strings, results for 2xx / 4xx / 5xx / timeouts /
  * refused connections, storage_save_key, STUCK reasons, the user agent,
- * proxies from the environment, and the pure helpers.
+ * proxies from the environment, TLS verification against an HTTPS peer
+ * (needs IO::Socket::SSL), and the pure helpers.
  *
  * Runs on a migrated SQLite database (the transport only reads templates and
  * the user and writes storage; the engines are covered by t/api/6201-http.t).
@@ -29,6 +30,7 @@
 static struct db *g_db;
 static char g_path[128];
 static struct peer g_peer;
+static struct peer g_tls; /* HTTPS with a self-signed certificate */
 
 #define USER_ID 7
 
@@ -401,6 +403,37 @@ static void test_proxy_from_environment(void **state)
     unsetenv("http_proxy");
 }
 
+/* ---- TLS verification (verify_hostname) ---- */
+
+static void test_https_verify(void **state)
+{
+    json_t *resp = NULL;
+    char host[80];
+    UNUSED(state);
+    snprintf(host, sizeof(host), "https://127.0.0.1:%d/json", g_tls.port);
+    peer_clear(&g_tls);
+    /* verified by default: the self-signed certificate fails the request (as a 500) */
+    assert_int_equal(run_task(host, "{\"template_id\":\"http_body\"}", NULL, NULL, &resp),
+                     TASK_FAIL);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(resp, "status"), "code")),
+                     500);
+    json_decref(resp);
+    json_t *none = peer_records(&g_tls);
+    assert_int_equal(json_array_size(none), 0);
+    json_decref(none);
+    /* verify_hostname 0 ("0" too) accepts it */
+    assert_int_equal(run_task(host, "{\"template_id\":\"http_body\",\"verify_hostname\":\"0\"}",
+                              NULL, NULL, &resp),
+                     TASK_SUCCESS);
+    assert_string_equal(jstr(json_object_get(resp, "response"), "hello"), "мир");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(resp, "request"),
+                                                        "verify_hostname")), 0);
+    json_decref(resp);
+    json_t *got = peer_records(&g_tls);
+    assert_int_equal(json_array_size(got), 1);
+    json_decref(got);
+}
+
 /* ---- the client API ---- */
 
 static void test_client_body_cap_and_headers(void **state)
@@ -484,13 +517,17 @@ static int group_setup(void **state)
              "('http_tpl_settings', 'plain body {{ user.user_id }}', "
              "'{\"headers\":{\"X-A\":\"template\"},\"content_type\":\"text/plain; charset=utf-8\"}'),"
              "('http_query', 'a=1&b=%D0%B4%D0%B2%D0%B0\n', NULL)");
-    return peer_start(&g_peer, "HttpPeer", NULL);
+    const char *tls[] = { "--tls", "1", NULL };
+    if (peer_start(&g_peer, "HttpPeer", NULL) || peer_start(&g_tls, "HttpPeer", tls))
+        return -1;
+    return 0;
 }
 
 static int group_teardown(void **state)
 {
     UNUSED(state);
     peer_stop(&g_peer);
+    peer_stop(&g_tls);
     db_close(g_db);
     testdb_lite_remove(g_path);
     return 0;
@@ -510,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_stuck_reasons),
         cmocka_unit_test(test_storage_save_key),
         cmocka_unit_test(test_proxy_from_environment),
+        cmocka_unit_test(test_https_verify),
         cmocka_unit_test(test_client_body_cap_and_headers),
         cmocka_unit_test(test_form_and_query_helpers),
     };
