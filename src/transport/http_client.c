@@ -251,6 +251,12 @@ static void easy_setup(CURL *c, const struct http_client_req *rq, const char *me
     curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->rs->body.max);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    if (!rq->body && (!strcmp(method, "GET") || !strcmp(method, "HEAD"))) {
+        /* as LWP::UserAgent: redirects are followed for GET and HEAD only */
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)HTTP_CLIENT_MAX_REDIRECTS);
+        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    }
     const char *proxy = upper_http_proxy(rq->url);
     if (proxy)
         curl_easy_setopt(c, CURLOPT_PROXY, proxy);

@@ -4,11 +4,14 @@
  * (templates.md §7, transports.md §2.5).
  *
  * Every request: user agent "SHM"; proxies from HTTP_PROXY / HTTPS_PROXY /
- * NO_PROXY (and the lower-case names; libcurl reads them itself — http_proxy
- * only in lower case, as curl does for CGI safety); redirects are not
- * followed; the whole exchange is bounded by a timeout; the response body is
- * kept up to a cap (a larger body fails the request with ERR_LIMIT, nothing
- * partial is returned). Only http:// and https:// URLs are accepted.
+ * ALL_PROXY / NO_PROXY and their lower-case names (libcurl reads them; it
+ * ignores upper-case HTTP_PROXY, so http_client.c passes that one itself,
+ * and NO_PROXY still applies to it); redirects are followed (at most
+ * HTTP_CLIENT_MAX_REDIRECTS, http/https only) for GET and HEAD without a
+ * body, as LWP does, never for other methods; the whole exchange is bounded
+ * by a timeout; the response body is kept up to a cap (a larger body fails
+ * the request with ERR_LIMIT, nothing partial is returned). Only http:// and
+ * https:// URLs are accepted.
  *
  *     struct http_client_req rq = { .method = "POST", .url = url,
  *                                .body = s, .body_len = strlen(s),
@@ -32,6 +35,7 @@
 #define HTTP_CLIENT_TIMEOUT_MS 10000L          /* transports.md §2.2 */
 #define HTTP_CLIENT_BODY_MAX ((size_t)16 << 20) /* response body cap */
 #define HTTP_CLIENT_USER_AGENT "SHM"
+#define HTTP_CLIENT_MAX_REDIRECTS 7              /* LWP::UserAgent's default */
 
 /* A request. Every pointer is borrowed for the call. */
 struct http_client_req {
@@ -51,7 +55,7 @@ struct http_client_resp {
     long code;            /* HTTP status (e.g. 200); 0 when no response arrived */
     char *status_line;    /* code and reason as SHM's LWP shows them, e.g. "200 OK" (a
                              standard reason when the server sent none), owned, "" when
-                             no response arrived */
+                             no response arrived; after redirects: the final response's */
     json_t *headers;      /* object: header name as received → value (repeats joined
                              with ", "), owned, {} when none */
     struct buf body;      /* body bytes, NUL-terminated (the NUL not counted) */

@@ -9,6 +9,7 @@ package HttpPeer;
 #   /json[/...]        200 application/json {"ok":1,"hello":"мир","path":…,"method":…}
 #   /text[/...]        200 text/plain "plain answer"
 #   /hang[/...]        reads the request, then never answers (closed after 60 s)
+#   /redirect[/...]    302 to /json
 #   anything else      200 application/json: the recorded request itself
 #
 # A request is recorded as DIR/NNNNNN-PID.json (UTF-8 JSON): {method, target (as on the
@@ -194,6 +195,8 @@ sub _connection {
                                  method => $method }));
     } elsif ($path =~ m{^/text}) {
         _respond($c, 200, 'text/plain', 'plain answer');
+    } elsif ($path =~ m{^/redirect}) {
+        print $c "HTTP/1.1 302 Found\r\nLocation: /json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     } elsif ($path =~ m{^/hang}) {
         sleep 60;
     } else {

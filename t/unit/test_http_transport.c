@@ -457,6 +457,19 @@ static void test_client_body_cap_and_headers(void **state)
     http_client_resp_release(&rs);
     http_client_resp_release(&rs); /* twice is safe */
 
+    /* GET follows redirects; POST does not */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/redirect", g_peer.port);
+    assert_int_equal(http_client_request(&rq, &rs, &e), 0);
+    assert_int_equal(rs.code, 200);
+    assert_non_null(strstr(rs.body.data, "\"path\":\"/json\"")); /* the final answer */
+    http_client_resp_release(&rs);
+    rq.method = "POST";
+    assert_int_equal(http_client_request(&rq, &rs, &e), 0);
+    assert_int_equal(rs.code, 302);
+    assert_string_equal(rs.status_line, "302 Found");
+    assert_string_equal(http_client_resp_header(&rs, "location"), "/json");
+    http_client_resp_release(&rs);
+
     rq.method = "BREW";
     assert_int_equal(http_client_request(&rq, &rs, &e), ERR_INVALID);
     assert_string_equal(e.msg, "unknown method `BREW`");
