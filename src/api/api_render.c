@@ -12,11 +12,12 @@
  *
  * Request arguments are not template variables (§6.2): the template sees
  * them as request.params (re-parsed with JSON auto-parsing, §6.3) and
- * request.headers; `usi` binds `us` and must name the caller's own user
+ * request.headers (`tpl` is the template itself); `usi` binds `us` and must name the caller's own user
  * service unless the caller is an admin (D11, else 404); anonymous renders
  * ignore it. The answer is the
  * rendered text as plain text, or in the requested format: json, html,
- * other (src/api/render.c), qrcode (SVG) and qrcode_png (PNG).
+ * other (src/api/render.c), qrcode (SVG) and qrcode_png (PNG). A template
+ * that called report.add_error(msg) answers 400 with msg.
  */
 #include "api.h"
 #include "../objects/qr.h"
@@ -165,10 +166,7 @@ static int render_for(struct api_ctx *c, const char *id, const struct stored_tpl
     int rc = user_id ? usi_arg(c, admin, &usi) : 0; /* anonymous: no services to bind */
     if (rc)
         return rc;
-    json_t *tpl = json_pack("{s:s,s:s%}", "id", id, "data", t->data, t->len);
-    json_object_set_new(tpl, "settings", t->settings ? json_deep_copy(t->settings)
-                                                     : json_object());
-    json_t *vars = json_pack("{s:o,s:o}", "request", request_var(c), "tpl", tpl);
+    json_t *vars = json_pack("{s:o}", "request", request_var(c));
     struct render_ctx r = { .db = c->db, .cfg = c->cfg, .user_id = user_id, .admin = admin,
                             .usi = usi, .vars = vars };
     struct buf out;
@@ -177,6 +175,8 @@ static int render_for(struct api_ctx *c, const char *id, const struct stored_tpl
     rc = render_text(&r, id, t->data, t->len, &out, &e);
     if (rc)
         rc = api_fail(c, 400, "Template render error: %s", e.msg);
+    else if (r.report_error)
+        rc = api_fail(c, 400, "%s", r.report_error);
     else
         rc = answer(c, out.data, out.len);
     buf_free(&out);

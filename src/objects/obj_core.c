@@ -96,6 +96,22 @@ struct tpl_value obj_new(const struct obj_kind *k, int64_t id, int64_t user_id, 
     return tpl_object_new(&obj_ops, o);
 }
 
+int obj_tx_begin(struct render_ctx *r, bool *own, struct err *e)
+{
+    *own = !db_in_tx(r->db);
+    return *own ? db_begin(r->db, true, e) : 0;
+}
+
+int obj_tx_end(struct render_ctx *r, bool own, int rc, struct err *e)
+{
+    if (!own)
+        return rc;
+    if (rc == 0)
+        return db_commit(r->db, e);
+    db_rollback(r->db);
+    return rc;
+}
+
 json_t *obj_row(struct render_ctx *r, const struct model *m, const char *sql, int64_t id)
 {
     struct db_value p[] = { DB_INT(id) };

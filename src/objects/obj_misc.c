@@ -470,6 +470,136 @@ static int m_hash_merge(struct obj *o, struct render_ctx *r, const struct tpl_ar
     return 0;
 }
 
+/* "YYYY-MM-DD HH:MM:SS" of wall-clock fields. */
+static int put_fields(struct tpl_value *out, const struct period_date *d)
+{
+    char s[48];
+    snprintf(s, sizeof(s), "%04lld-%02d-%02d %02d:%02d:%02d", (long long)d->year, d->mon, d->day,
+             d->hour, d->min, d->sec);
+    *out = tpl_cstr(s);
+    return 0;
+}
+
+/* The local fields of the date argument at i (now when absent); false when unparsable. */
+static bool fields_arg(const struct tpl_args *a, size_t i, struct period_date *d)
+{
+    int64_t t;
+    if (!date_arg(a, i, &t))
+        return false;
+    period_date_from_time(t, d);
+    return true;
+}
+
+static int m_start_of_month(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                            struct tpl_value *out, struct err *e)
+{
+    UNUSED(o), UNUSED(r), UNUSED(e);
+    struct period_date d;
+    if (!fields_arg(a, 0, &d))
+        return TPL_DECLINED;
+    d.day = 1;
+    d.hour = d.min = d.sec = 0;
+    return put_fields(out, &d);
+}
+
+static int m_end_of_month(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                          struct tpl_value *out, struct err *e)
+{
+    UNUSED(o), UNUSED(r), UNUSED(e);
+    struct period_date d;
+    if (!fields_arg(a, 0, &d))
+        return TPL_DECLINED;
+    d.day = period_days_in_month(d.year, d.mon);
+    d.hour = 23;
+    d.min = d.sec = 59;
+    return put_fields(out, &d);
+}
+
+static int m_start_of_day(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                          struct tpl_value *out, struct err *e)
+{
+    UNUSED(o), UNUSED(r), UNUSED(e);
+    struct period_date d;
+    if (!fields_arg(a, 0, &d))
+        return TPL_DECLINED;
+    d.hour = d.min = d.sec = 0;
+    return put_fields(out, &d);
+}
+
+static int m_days_in_months(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                            struct tpl_value *out, struct err *e)
+{
+    UNUSED(o), UNUSED(r), UNUSED(e);
+    struct period_date d;
+    if (!fields_arg(a, 0, &d))
+        return TPL_DECLINED;
+    *out = tpl_int(period_days_in_month(d.year, d.mon));
+    return 0;
+}
+
+/* add_date_time(date, year = …, month = …, day = …, hour = …, min = …, sec = …). */
+static int m_add_date_time(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                           struct tpl_value *out, struct err *e)
+{
+    UNUSED(o), UNUSED(r), UNUSED(e);
+    struct period_date d;
+    struct tpl_args rest = *a;
+    if (rest.npos) {
+        rest.pos++;
+        rest.npos--;
+    }
+    if (!fields_arg(a, 0, &d))
+        return TPL_DECLINED;
+    int64_t y = 0, mo = 0, dd = 0, h = 0, mi = 0, se = 0;
+    obj_arg_int(&rest, (size_t)-1, "year", &y);
+    obj_arg_int(&rest, (size_t)-1, "month", &mo);
+    obj_arg_int(&rest, (size_t)-1, "day", &dd);
+    obj_arg_int(&rest, (size_t)-1, "hour", &h);
+    obj_arg_int(&rest, (size_t)-1, "min", &mi);
+    obj_arg_int(&rest, (size_t)-1, "sec", &se);
+    if (llabs(y) > 10000 || llabs(mo) > 120000 || llabs(dd) > 3660000)
+        return TPL_DECLINED;
+    if (y || mo)
+        period_date_add_months(&d, y * 12 + mo);
+    period_date_add_dhms(&d, dd, h, mi, se);
+    return put_fields(out, &d);
+}
+
+/* sum_period(p1, p2, …): billing.md §2.2. */
+static int m_sum_period(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                        struct tpl_value *out, struct err *e)
+{
+    UNUSED(o), UNUSED(r), UNUSED(e);
+    int64_t p[64];
+    size_t n = 0;
+    for (size_t i = 0; i < a->npos && n < ARRAY_SIZE(p); i++) {
+        char *s = obj_arg_str(a, i, NULL);
+        if (s && period_parse(s, strlen(s), &p[n]) == 0)
+            n++;
+        free(s);
+    }
+    char buf[32];
+    period_format(period_sum(p, n), buf, sizeof(buf));
+    *out = tpl_cstr(buf);
+    return 0;
+}
+
+static int m_random_b64url(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                           struct tpl_value *out, struct err *e)
+{
+    UNUSED(o), UNUSED(r), UNUSED(e);
+    int64_t n = 32;
+    obj_arg_int(a, 0, NULL, &n);
+    if (n < 1 || n > 1024)
+        n = 32;
+    unsigned char b[1024];
+    randombytes_buf(b, (size_t)n);
+    size_t cap = sodium_base64_encoded_len((size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *s = xmalloc(cap);
+    sodium_bin2base64(s, cap, b, (size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return put_str(out, s);
+}
+
 static const struct obj_method misc_methods[] = {
     { "now", m_now },
     { "passgen", m_passgen },
@@ -496,6 +626,14 @@ static const struct obj_method misc_methods[] = {
     { "decode_json", m_from_json },
     { "to_query_string", m_query_string },
     { "hash_merge", m_hash_merge },
+    { "start_of_month", m_start_of_month },
+    { "end_of_month", m_end_of_month },
+    { "start_of_day", m_start_of_day },
+    { "days_in_months", m_days_in_months },
+    { "add_date_time", m_add_date_time },
+    { "sum_period", m_sum_period },
+    { "random_base64url", m_random_b64url },
+    { "get_random_value", m_random_b64url },
     { NULL, NULL },
 };
 

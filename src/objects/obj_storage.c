@@ -41,9 +41,14 @@ static int m_save(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
         struct storage_write w = { .user_id = r->user_id, .name = name, .data = text,
                                    .len = text ? strlen(text) : 0, .has_data = true,
                                    .json = json };
-        rc = storage_replace(r->db, &w, e);
-        if (rc == ERR_NOT_FOUND)
-            rc = storage_create(r->db, &w, time_now(), e);
+        bool own;
+        rc = obj_tx_begin(r, &own, e);
+        if (rc == 0) {
+            int wrc = storage_replace(r->db, &w, e);
+            if (wrc == ERR_NOT_FOUND)
+                wrc = storage_create(r->db, &w, time_now(), e);
+            rc = obj_tx_end(r, own, wrc, e);
+        }
     }
     if (rc == 0)
         *out = tpl_cstr(text ? text : "");

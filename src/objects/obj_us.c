@@ -10,6 +10,7 @@
  */
 #include "objects_int.h"
 
+#include "../billing/pricelist.h"
 #include "../billing/usvc.h"
 #include "../core/config_store.h"
 #include "../core/password.h"
@@ -251,31 +252,58 @@ int obj_us_merge_settings(struct render_ctx *r, int64_t usi, const json_t *patch
  * gen_store_pass(len): settings.password when set, else a new random
  * password of len characters (default 10) stored there first.
  */
+/* Locks the us row for the rest of the transaction (PostgreSQL; SQLite writers are serialised). */
+static int lock_us(struct render_ctx *r, int64_t usi, struct err *e)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT user_service_id FROM user_services "
+             "WHERE user_service_id = $1%s", db_sql_for_update(r->db));
+    struct db_value p[] = { DB_INT(usi) };
+    return db_exec(r->db, sql, p, 1, NULL, e);
+}
+
+/* The stored settings.password of o (owned), or NULL. */
+static char *stored_pass(struct render_ctx *r, const struct obj *o)
+{
+    json_t *row = us_load(r, o);
+    json_t *have = json_object_get(json_object_get(row, "settings"), "password");
+    char *pw = json_is_string(have) && json_string_length(have)
+                   ? xstrdup(json_string_value(have)) : NULL;
+    json_decref(row);
+    return pw;
+}
+
+/*
+ * gen_store_pass(len): settings.password when set, else a new random
+ * password of len characters (default 10) stored there first. The row is
+ * locked, so two renders of one service agree on one password.
+ */
 static int m_gen_store_pass(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                             struct tpl_value *out, struct err *e)
 {
-    json_t *row = us_load(r, o);
-    if (!row)
+    if (!us_int(r, o, "user_id"))
         return TPL_DECLINED;
-    json_t *have = json_object_get(json_object_get(row, "settings"), "password");
-    if (json_is_string(have) && json_string_length(have)) {
-        *out = tpl_cstr(json_string_value(have));
-        json_decref(row);
-        return 0;
-    }
-    json_decref(row);
     int64_t len = GEN_PASS_DEFAULT;
     if (!obj_arg_int(a, 0, "len", &len) || len < 4 || len > GEN_PASS_MAX)
         len = len > GEN_PASS_MAX ? GEN_PASS_MAX : len < 4 ? GEN_PASS_DEFAULT : len;
-    char pw[GEN_PASS_MAX + 1];
-    random_alnum(pw, (size_t)len + 1);
-    json_t *patch = json_pack("{s:s}", "password", pw);
-    int rc = obj_us_merge_settings(r, o->id, patch, e);
-    json_decref(patch);
+    bool own;
+    int rc = obj_tx_begin(r, &own, e);
     if (rc)
         return rc;
-    *out = tpl_cstr(pw);
-    return 0;
+    rc = lock_us(r, o->id, e);
+    char *pw = rc ? NULL : stored_pass(r, o);
+    if (rc == 0 && !pw) {
+        pw = xmalloc(GEN_PASS_MAX + 1);
+        random_alnum(pw, (size_t)len + 1);
+        json_t *patch = json_pack("{s:s}", "password", pw);
+        rc = obj_us_merge_settings(r, o->id, patch, e);
+        json_decref(patch);
+    }
+    rc = obj_tx_end(r, own, rc, e);
+    if (rc == 0)
+        *out = tpl_cstr(pw);
+    free(pw);
+    return rc;
 }
 
 static int m_set_settings(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
@@ -290,7 +318,10 @@ static int m_set_settings(struct obj *o, struct render_ctx *r, const struct tpl_
         json_decref(patch);
         return err_set(e, ERR_INVALID, "set_settings: expected a hash");
     }
-    int rc = obj_us_merge_settings(r, o->id, patch, e);
+    bool own;
+    int rc = obj_tx_begin(r, &own, e);
+    if (rc == 0)
+        rc = obj_tx_end(r, own, obj_us_merge_settings(r, o->id, patch, e), e);
     json_decref(patch);
     if (rc == 0)
         *out = obj_new(o->kind, o->id, o->user_id, NULL);
@@ -419,6 +450,91 @@ static int m_make_custom_event(struct obj *o, struct render_ctx *r, const struct
     return rc;
 }
 
+/* ---- billing operations (billing.md §10.6, §11, §13), each atomic ---- */
+
+/* Runs op on this service when visible; answers the reloaded object. */
+static int billing_op(struct obj *o, struct render_ctx *r, struct tpl_value *out, struct err *e,
+                      int (*op)(struct render_ctx *r, struct obj *o, const struct tpl_args *a,
+                                struct err *e),
+                      const struct tpl_args *a)
+{
+    if (!us_int(r, o, "user_id"))
+        return TPL_DECLINED;
+    bool own;
+    int rc = obj_tx_begin(r, &own, e);
+    if (rc == 0)
+        rc = obj_tx_end(r, own, op(r, o, a, e), e);
+    if (rc == 0)
+        *out = obj_new(o->kind, o->id, o->user_id, NULL);
+    return rc;
+}
+
+static int op_touch(struct render_ctx *r, struct obj *o, const struct tpl_args *a, struct err *e)
+{
+    UNUSED(a);
+    return usvc_touch(r->db, o->id, NULL, e);
+}
+
+static int op_block(struct render_ctx *r, struct obj *o, const struct tpl_args *a, struct err *e)
+{
+    UNUSED(a);
+    return usvc_block_force(r->db, o->id, -1, e);
+}
+
+static int op_activate(struct render_ctx *r, struct obj *o, const struct tpl_args *a,
+                       struct err *e)
+{
+    UNUSED(a);
+    return usvc_activate_force(r->db, o->id, e);
+}
+
+static int op_delete(struct render_ctx *r, struct obj *o, const struct tpl_args *a,
+                     struct err *e)
+{
+    UNUSED(a);
+    return usvc_delete(r->db, o->id, false, e);
+}
+
+static int op_finish(struct render_ctx *r, struct obj *o, const struct tpl_args *a,
+                     struct err *e)
+{
+    int64_t money_back = 1;
+    obj_arg_int(a, (size_t)-1, "money_back", &money_back);
+    return usvc_finish(r->db, o->id, money_back != 0, e);
+}
+
+/* change(service_id = N, finish_active = 1): users only to orderable services (D16). */
+static int op_change(struct render_ctx *r, struct obj *o, const struct tpl_args *a,
+                     struct err *e)
+{
+    int64_t sid = 0, finish = 0;
+    if (!obj_arg_int(a, (size_t)-1, "service_id", &sid) || sid <= 0)
+        return err_set_status(e, ERR_INVALID, 400, "Field required: service_id");
+    obj_arg_int(a, (size_t)-1, "finish_active", &finish);
+    if (!r->admin) {
+        bool yes = false;
+        int rc = pricelist_orderable(r->db, o->user_id, sid, &yes, e);
+        if (rc)
+            return rc;
+        if (!yes)
+            return err_set_status(e, ERR_DENIED, 403, "The service is prohibited for registration");
+    }
+    return usvc_change(r->db, o->id, sid, finish != 0, false, e);
+}
+
+#define OP_METHOD(fname, op)                                                                  \
+    static int fname(struct obj *o, struct render_ctx *r, const struct tpl_args *a,           \
+                     struct tpl_value *out, struct err *e)                                    \
+    {                                                                                         \
+        return billing_op(o, r, out, e, op, a);                                               \
+    }
+OP_METHOD(m_touch, op_touch)
+OP_METHOD(m_block, op_block)
+OP_METHOD(m_activate, op_activate)
+OP_METHOD(m_delete, op_delete)
+OP_METHOD(m_finish, op_finish)
+OP_METHOD(m_change, op_change)
+
 static const struct obj_method us_methods[] = {
     { "id", m_id },
     { "name", m_name },
@@ -441,6 +557,12 @@ static const struct obj_method us_methods[] = {
     { "user", m_user },
     { "get_user_id", m_get_user_id },
     { "make_custom_event", m_make_custom_event },
+    { "touch", m_touch },
+    { "block", m_block },
+    { "activate", m_activate },
+    { "delete", m_delete },
+    { "finish", m_finish },
+    { "change", m_change },
     { NULL, NULL },
 };
 

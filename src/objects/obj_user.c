@@ -293,10 +293,13 @@ static int m_set_settings(struct obj *o, struct render_ctx *r, const struct tpl_
     int rc = 0;
     if (!json_is_object(patch))
         rc = err_set(e, ERR_INVALID, "set_settings: expected a hash");
+    bool own = false;
+    if (rc == 0)
+        rc = obj_tx_begin(r, &own, e);
     if (rc == 0) {
         json_t *merged = config_store_merge(json_object_get(row, "settings"), patch);
         json_t *args = json_pack("{s:o}", "settings", merged);
-        rc = user_update(r->db, o->id, args, true, e);
+        rc = obj_tx_end(r, own, user_update(r->db, o->id, args, true, e), e);
         json_decref(args);
     }
     json_decref(patch);
@@ -315,9 +318,11 @@ static int m_add_bonus(struct obj *o, struct render_ctx *r, const struct tpl_arg
     json_t *amount = obj_arg_json(tpl_args_at(a, 0));
     json_t *comment = obj_arg_json(tpl_args_at(a, 1));
     int64_t minor = 0, id = 0;
+    bool own = false;
     int rc = money_from_json(amount, &minor) ? err_set(e, ERR_INVALID, "add_bonus: bad amount")
-                                             : bonus_set(r->db, o->id, minor, comment,
-                                                         "template", &id, e);
+                                             : obj_tx_begin(r, &own, e);
+    if (rc == 0)
+        rc = obj_tx_end(r, own, bonus_set(r->db, o->id, minor, comment, "template", &id, e), e);
     json_decref(amount);
     json_decref(comment);
     if (rc == 0)

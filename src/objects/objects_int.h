@@ -61,6 +61,18 @@ struct render_ctx *obj_ctx(struct tpl_ctx *cx);
 /* D11: true when the render may reach the data of user_id. */
 bool obj_may_see(const struct render_ctx *r, int64_t user_id);
 
+/* ---- writes ---- */
+
+/*
+ * Starts a write transaction when none is open (spool renders run outside
+ * one), so a member that writes several rows is atomic; *own tells whether
+ * it did. obj_tx_end commits it when rc is 0, else rolls it back, and
+ * returns rc (or the commit error). Inside the caller's transaction both do
+ * nothing.
+ */
+int obj_tx_begin(struct render_ctx *r, bool *own, struct err *e);
+int obj_tx_end(struct render_ctx *r, bool own, int rc, struct err *e);
+
 /* ---- rows ---- */
 
 /*
@@ -88,7 +100,7 @@ json_t *obj_arg_json(const struct tpl_value *v);
 extern const struct obj_kind obj_user_kind, obj_user_services_kind, obj_user_pays_kind,
     obj_user_wd_kind, obj_user_bonus_kind, obj_us_kind, obj_service_kind, obj_wd_kind,
     obj_pay_kind, obj_bonus_kind, obj_server_kind, obj_config_kind, obj_storage_kind,
-    obj_misc_kind, obj_task_kind, obj_spool_kind, obj_http_kind;
+    obj_misc_kind, obj_task_kind, obj_spool_kind, obj_http_kind, obj_tpl_kind, obj_report_kind;
 
 /* Binds the top-level names of each family into vars (a TPL_HASH). */
 void obj_user_bind(struct tpl_value *vars, struct render_ctx *r);
@@ -101,6 +113,8 @@ void obj_storage_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_misc_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_task_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_http_bind(struct tpl_value *vars, struct render_ctx *r);
+/* `tpl` (the template being rendered, named name) and `report`. */
+void obj_tpl_bind(struct tpl_value *vars, struct render_ctx *r, const char *name);
 
 /* Helpers shared between families. */
 /* The user service usi as an object value when visible, else undefined. */

@@ -16,6 +16,10 @@
 
 #define RENDER_MAX_MS 15000      /* API renders */
 #define RENDER_TASK_MAX_MS 30000 /* spool task renders */
+#define RENDER_MAX_NESTING 8      /* tpl.id(X).parse inside renders */
+
+/* Renders in progress on this thread (tpl.parse renders inside a render). */
+static _Thread_local int render_depth;
 
 /* Appends the source of stored template id to src. Returns 0 or ERR_NOT_FOUND. */
 static int load_source(struct db *db, const char *id, struct buf *src, json_t **settings,
@@ -44,7 +48,7 @@ static int loader_load(void *ud, const char *name, struct buf *src, struct err *
 }
 
 /* The top-level variables of a render (templates.md §6): objects, then the caller's vars. */
-static struct tpl_value build_vars(struct render_ctx *r)
+static struct tpl_value build_vars(struct render_ctx *r, const char *name)
 {
     struct tpl_value v = tpl_hash_new();
     obj_user_bind(&v, r);
@@ -57,6 +61,7 @@ static struct tpl_value build_vars(struct render_ctx *r)
     obj_misc_bind(&v, r);
     obj_task_bind(&v, r);
     obj_http_bind(&v, r);
+    obj_tpl_bind(&v, r, name);
     const char *ev = r->event_name ? r->event_name : r->task ? r->task->name : NULL;
     if (ev)
         tpl_hash_set(&v, "event_name", 10, tpl_cstr(ev));
@@ -73,18 +78,24 @@ int render_text(struct render_ctx *r, const char *name, const char *src, size_t 
 {
     struct tpl_options opt = { .auto_escape_shell = r->auto_escape_shell };
     struct tpl *t = NULL;
+    if (render_depth >= RENDER_MAX_NESTING)
+        return err_set(e, ERR_LIMIT, "template %s: templates rendering templates nest too deep",
+                       name);
     int rc = tpl_compile_cached(name, src, len, &opt, &t, e);
     if (rc)
         return rc;
-    struct tpl_value tv = build_vars(r);
+    struct tpl_value tv = build_vars(r, name);
     struct tpl_loader ldr = { .load = loader_load, .ud = r->db };
     /* http calls (obj_http.c) may take seconds: more wall time than the engine's default */
     struct tpl_limits lim = { .max_ms = r->task ? RENDER_TASK_MAX_MS : RENDER_MAX_MS };
     struct tpl_env env = { .vars = &tv, .loader = &ldr, .limits = &lim, .host = r };
+    render_depth++;
     rc = tpl_render(t, &env, out, e);
+    render_depth--;
     tpl_value_drop(&tv);
     tpl_unref(t);
-    tpl_gc_collect();
+    if (render_depth == 0) /* a nested render (tpl.parse) must not collect its caller's values */
+        tpl_gc_collect();
     return rc;
 }
 
@@ -109,4 +120,6 @@ void render_ctx_release(struct render_ctx *r)
 {
     json_decref(r->answer);
     r->answer = NULL;
+    free(r->report_error);
+    r->report_error = NULL;
 }

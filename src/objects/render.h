@@ -45,6 +45,8 @@ struct render_ctx {
     const json_t *vars;           /* extra top-level variables (an object, borrowed) */
     bool auto_escape_shell;       /* D19: every interpolation through the shell filter */
     json_t *answer;               /* out: keys given to task.answer(...), owned; NULL = none */
+    char *report_error;           /* out: the first report.add_error(msg), owned; NULL = none.
+                                     The template endpoints answer 400 with it. */
 };
 
 /*
@@ -60,7 +62,7 @@ int render_template(struct render_ctx *r, const char *template_id, struct buf *o
 int render_text(struct render_ctx *r, const char *name, const char *src, size_t len,
                 struct buf *out, struct err *e);
 
-/* Frees what a render left in r (answer). */
+/* Frees what a render left in r (answer, report_error). */
 void render_ctx_release(struct render_ctx *r);
 
 #endif

@@ -166,6 +166,12 @@ for my $engine (engines()) {
             $r = $s->req(GET => '/shm/v1/template/perl', session => $sd);
             is $r->{status}, 400, 'PERL blocks refused (D6)';
             like $r->{json}{error}, qr/template perl:2:/, 'naming the line';
+            $put->('reported', "{{ IF !request.params.ok }}{{ report.add_error('Field ok: required') }}{{ END }}{{ tpl.id }}");
+            $r = $s->req(GET => '/shm/v1/template/reported', session => $sd);
+            is $r->{status}, 400, 'report.add_error fails the call';
+            is_deeply $r->{json}, { error => 'Field ok: required', status => 400 }, 'with its message';
+            $r = $s->req(GET => '/shm/v1/template/reported', session => $sd, query => { ok => 1 });
+            is $r->{body}, 'reported', 'otherwise the output (tpl.id)';
         };
 
         subtest 'SHM-style mail and bot templates' => sub {

@@ -169,6 +169,14 @@ static const struct vec user_vectors[] = {
       "{{ FAIL }}[{{ STUCK }}]|{{ TASK_STUCK }}|{{ CLIENT_JUR }}|{{ response.test_data }}",
       "ACTIVE|NOT PAID|BLOCK FORCE|10[]|STUCK|1|1" },
     { "[{{ env.PATH }}{{ env }}]", "[]" },
+    { "{{ misc.start_of_month('2017-02-15 10:11:12') }}|{{ misc.end_of_month('2016-02-03 00:00:00') }}|"
+      "{{ misc.start_of_day('2017-02-15 10:11:12') }}|{{ misc.days_in_months('2016-02-10 00:00:00') }}",
+      "2017-02-01 00:00:00|2016-02-29 23:59:59|2017-02-15 00:00:00|29" },
+    { "{{ misc.add_date_time('2017-01-31 10:00:00', month = 1, day = 1, hour = 2) }}|"
+      "{{ misc.add_date_time('2017-01-01 00:00:00', 'sec', 61) }}",
+      "2017-03-04 12:00:00|2017-01-01 00:01:01" },
+    { "{{ misc.sum_period('0.0020', '0.0010') }}|{{ misc.sum_period }}|{{ misc.random_base64url(12).length }}",
+      "0.0106|0.0000|16" },
     { "{{ ref(undefined_thing).size }}|{{ ref({a = 1}).0.a }}|{{ ref([1, 2]).size }}",
       "0|1|2" },
 };
@@ -432,6 +440,58 @@ static void test_spool(void **state)
     expect(db, DANUK, false, 0, "[{{ us(1200).make_custom_event(name = 'X') }}]", "[]");
 }
 
+/* tpl.id / tpl.id(X).parse(usi = N) / data, nesting bound; report.add_error. */
+static void test_tpl_report(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    int rc;
+    seed(db);
+    bf_q_exec(db, "INSERT INTO templates (id, data, settings) VALUES "
+                  "('child', 'child {{ us.id }}/{{ user.login }}', '{\"subject\":\"S\"}'), "
+                  "('loop', '{{ tpl.id(\"loop\").parse }}', NULL)");
+    expect(db, DANUK, false, 1099,
+           "{{ tpl.id }}|{{ tpl.id('child').parse(usi = 1100) }}|{{ tpl.id('child').data }}|"
+           "{{ tpl.id('child').settings.subject }}|{{ tpl.id('child').parse(usi = 1200) }}|"
+           "[{{ tpl.id('none').data }}]",
+           "t|child 1100/danuk|child {{ us.id }}/{{ user.login }}|S|child 1099/danuk|[]");
+    char *out = render_as(db, DANUK, false, 0, "{{ tpl.id('loop').parse }}", &rc, &e);
+    free(out);
+    assert_int_not_equal(rc, 0); /* the innermost error, raised through every level */
+    if (!strstr(e.msg, "nest too deep"))
+        fail_msg("nesting error: %s", e.msg);
+    /* report.add_error: the render goes on, the first message is kept */
+    struct render_ctx r = { .db = db, .user_id = DANUK };
+    struct buf b;
+    buf_init(&b, 0);
+    const char *src = "a{{ report.add_error('bad thing') }}b{{ report.add_error('second') }}";
+    OK(render_text(&r, "t", src, strlen(src), &b, &e));
+    assert_string_equal(b.data, "ab");
+    assert_string_equal(r.report_error, "bad thing");
+    render_ctx_release(&r);
+    assert_null(r.report_error);
+    buf_free(&b);
+}
+
+/* us.block / us.activate (billing.md §10.6) on the user's own services only. */
+static void test_us_billing(void **state)
+{
+    struct db *db = DB(state);
+    seed(db);
+    time_freeze(bf_at("2017-01-15 12:00:00"));
+    expect(db, DANUK, false, 1099, "{{ us.block.status }}|{{ us.activate.status }}",
+           "BLOCK|ACTIVE");
+    expect(db, DANUK, false, 0, "[{{ us(1200).block.status }}]", "[]");
+    expect(db, ADMIN, true, 0, "{{ us(1200).status }}", "ACTIVE");
+    /* change to a service that is not orderable is refused for a user (D16) */
+    struct err e = { 0 };
+    int rc;
+    char *out = render_as(db, DANUK, false, 1099, "{{ us.change(service_id = 1002) }}", &rc, &e);
+    free(out);
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(e.msg, "prohibited"));
+}
+
 /* render_template: stored templates, INCLUDE by id, settings out, not found. */
 static void test_render_template(void **state)
 {
@@ -462,6 +522,7 @@ int main(void)
         { "gen_store_pass", test_gen_store_pass }, { "gen_session", test_gen_session },
         { "storage", test_storage },             { "task", test_task },
         { "spool", test_spool },                 { "render_template", test_render_template },
+        { "tpl_report", test_tpl_report },       { "us_billing", test_us_billing },
     };
     return bf_run_all("objects", "billd_test_objects", NULL, 0, dbc, ARRAY_SIZE(dbc));
 }
