@@ -195,18 +195,40 @@ static int try_lock(struct db *db, int64_t cls, int64_t key, bool *held, struct 
     return rc;
 }
 
-/* Opens the node connection: node-id lock, recovery of this node's claims, LISTEN. */
+/* Takes the node-id lock, trying for up to tries × 0.5 s (a killed predecessor's session ends). */
+static int lock_node(struct spool_pool *p, int tries, bool *held, struct err *e)
+{
+    int rc = 0;
+    for (int i = 0; i < tries; i++) {
+        if ((rc = try_lock(p->node_db, NODE_LOCK_CLASS, (int32_t)fnv1a(p->node), held, e)) ||
+            *held)
+            return rc;
+        if (i + 1 < tries)
+            usleep(500 * 1000);
+    }
+    return rc;
+}
+
+/*
+ * Opens the node connection: node-id lock, recovery of this node's claims (start-up only),
+ * LISTEN. At start-up without BILLD_NODE_ID a taken host-name id falls back to
+ * "<host>-<pid>" (a second process on the host); a configured id must be free.
+ */
 static int node_connect(struct spool_pool *p, bool recover, struct err *e)
 {
     bool held = false;
+    const char *env = getenv("BILLD_NODE_ID");
+    bool configured = env && *env;
     int rc = db_open(p->cfg->database_url, &p->node_db, e);
     if (rc)
         return rc;
-    /* a killed predecessor's session may take a moment to end: wait up to 10 s for its lock */
-    for (int i = 0; i < 20 && (rc = try_lock(p->node_db, NODE_LOCK_CLASS,
-                                             (int32_t)fnv1a(p->node), &held, e)) == 0 && !held;
-         i++)
-        usleep(500 * 1000);
+    rc = lock_node(p, recover && !configured ? 4 : 20, &held, e);
+    if (rc == 0 && !held && recover && !configured) {
+        log_warn("spool: node id taken by another process, using a per-process id",
+                 "node=%s pid=%ld", p->node, (long)getpid());
+        snprintf(p->node, sizeof(p->node), "%.100s-%ld", spool_node_id(), (long)getpid());
+        rc = lock_node(p, 1, &held, e);
+    }
     if (rc == 0 && !held)
         rc = err_set(e, ERR_CONFLICT,
                      "another spool process runs with node id %s (set BILLD_NODE_ID)", p->node);
