@@ -4,7 +4,8 @@
 # ACTIVE, server bound, BLOCK, REMOVE), children's tasks before the parent's, a failing task
 # retried on the schedule as the clock moves (same token, attempt + 1), manual actions
 # (pause/resume/retry/success, unknown action), statuses, periodic Jobs only on request
-# under the test clock, re-activation of a blocked service by a payment, and kill -9 of
+# under the test clock, re-activation of a blocked service by a payment (plus the task of an
+# `events` row bound to PAYMENT), and kill -9 of
 # billd while a task runs (after a restart it completes exactly once). `billd check` ends
 # the money scenarios.
 use strict;
@@ -243,12 +244,19 @@ for my $engine (engines()) {
             clock('2020-03-01 00:00:00');
             ok_req(POST => '/admin/user/service/touch', { user_id => $uid, user_service_id => $usi });
             is us_status($usi), 'BLOCK', 'expired without money: BLOCK';
+            ok_req(PUT => '/admin/service/event', { title => 'payment hook', name => 'payment',
+                server_gid => $gid, settings => { template_id => 'sp_ok' } }, 'event bound to PAYMENT');
             my $r = ok_req(PUT => '/admin/user/payment', { user_id => $uid, money => 100 }, 'payment');
             wait_until('re-activated', sub { us_status($usi) eq 'ACTIVE' });
             is us_status($usi), 'ACTIVE', 'ACTIVE after the PAYMENT task';
             is one("SELECT balance FROM users WHERE user_id = $uid"), 0, 'balance charged';
             is one("SELECT status FROM spool_history WHERE user_id = $uid AND CAST(event AS TEXT) LIKE '%activate_services%'"),
                 'SUCCESS', 'activate_services ran';
+            wait_until('the PAYMENT events row ran', sub {
+                one("SELECT count(*) FROM spool_history WHERE user_id = $uid AND status = 'SUCCESS'"
+                    . " AND CAST(response AS TEXT) LIKE '%done PAYMENT%'") });
+            is one("SELECT count(*) FROM spool WHERE user_id = $uid"), 0,
+                'the built-in task and the events row task both finished';
             ledger_ok('payment');
         };
         $S->stop;
