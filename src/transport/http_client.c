@@ -681,6 +681,28 @@ static enum task_result http_result(const struct task_ctx *x, const struct http_
     return res;
 }
 
+/*
+ * The request headers: the settings' headers plus X-Billd-Task-Token and
+ * X-Billd-Attempt (D9: the remote side can recognise a retried task), unless
+ * the settings set those names themselves. Returns a new object.
+ */
+static json_t *task_headers(const struct spool_task *t, const json_t *configured)
+{
+    json_t *h = json_is_object(configured) ? json_deep_copy(configured) : json_object();
+    const char *k;
+    json_t *v;
+    bool has_token = false, has_attempt = false;
+    json_object_foreach(h, k, v) {
+        has_token |= !strcasecmp(k, "X-Billd-Task-Token");
+        has_attempt |= !strcasecmp(k, "X-Billd-Attempt");
+    }
+    if (t->token && *t->token && !has_token)
+        json_object_set_new(h, "X-Billd-Task-Token", text_jsonz(t->token));
+    if (t->attempt > 0 && !has_attempt)
+        json_object_set_new(h, "X-Billd-Attempt", json_integer(t->attempt));
+    return h;
+}
+
 static enum task_result http_send(const struct task_ctx *x, json_t **response)
 {
     const struct spool_task *t = x->task;
@@ -704,17 +726,18 @@ static enum task_result http_send(const struct task_ctx *x, json_t **response)
     const char *ct = nonempty(j.settings, "content_type");
     bool verify = truthy(json_object_get(j.settings, "verify_hostname"), true);
     long timeout = seconds_ms(json_object_get(j.settings, "timeout"), HTTP_CLIENT_TIMEOUT_MS);
-    const json_t *hdrs = json_object_get(j.settings, "headers");
+    json_t *hdrs = task_headers(t, json_object_get(j.settings, "headers"));
     bool get = !strcmp(j.method, "get");
     char *url = get ? get_url(&j) : xstrdup(j.url.data);
     struct http_client_req rq = {
-        .method = j.method, .url = url, .headers = json_is_object(hdrs) ? hdrs : NULL,
+        .method = j.method, .url = url, .headers = hdrs,
         .body = get ? NULL : j.body.data, .body_len = get ? 0 : j.body.len,
         .content_type = ct ? ct : HTTP_DEFAULT_CONTENT_TYPE, .timeout_ms = timeout,
         .insecure = !verify,
     };
     struct http_client_resp rs;
     int rc = http_client_request(&rq, &rs, &e);
+    json_decref(hdrs);
     if (rc == ERR_INVALID) { /* the settings cannot make a request: no retry helps */
         http_client_resp_release(&rs);
         free(url);

@@ -123,6 +123,8 @@ static void test_post_json(void **state)
     assert_string_equal(hdr(req, "content-type"), "application/json; charset=utf-8");
     assert_string_equal(hdr(req, "user-agent"), "SHM");
     assert_string_equal(hdr(req, "x-token"), "s3cret");
+    assert_string_equal(hdr(req, "x-billd-task-token"), "tok42"); /* D9 */
+    assert_string_equal(hdr(req, "x-billd-attempt"), "1");
     json_decref(req);
     /* the response: decoded JSON body, status, message, the request */
     assert_string_equal(jstr(json_object_get(resp, "response"), "hello"), "мир");
