@@ -172,6 +172,29 @@ char *obj_arg_str(const struct tpl_args *a, size_t i, const char *key)
     return buf_detach(&b, NULL);
 }
 
+json_t *obj_args_object(const struct tpl_args *a)
+{
+    json_t *obj = json_object();
+    for (size_t i = 0; i < a->npos; i++) {
+        const struct tpl_value *v = &a->pos[i];
+        if (v->type == TPL_HASH) {
+            json_t *h = obj_arg_json(v);
+            json_object_update(obj, h);
+            json_decref(h);
+        } else if (i + 1 < a->npos && v->type == TPL_STR) {
+            json_t *val = obj_arg_json(&a->pos[i + 1]);
+            json_object_set_new(obj, tpl_str_data(v, NULL), val ? val : json_null());
+            i++;
+        }
+    }
+    if (a->named) {
+        json_t *h = obj_arg_json(a->named);
+        json_object_update(obj, h);
+        json_decref(h);
+    }
+    return obj;
+}
+
 json_t *obj_arg_json(const struct tpl_value *v)
 {
     json_t *j = NULL;

@@ -27,28 +27,6 @@ static json_t *task_load(struct render_ctx *r, const struct obj *o)
     return v;
 }
 
-/* Adds the key/value pairs of a (named, hashes, positional pairs) to obj. */
-static void kv_into(const struct tpl_args *a, json_t *obj)
-{
-    for (size_t i = 0; i < a->npos; i++) {
-        const struct tpl_value *v = &a->pos[i];
-        if (v->type == TPL_HASH) {
-            json_t *h = obj_arg_json(v);
-            json_object_update(obj, h);
-            json_decref(h);
-        } else if (i + 1 < a->npos && v->type == TPL_STR) {
-            json_t *val = obj_arg_json(&a->pos[i + 1]);
-            json_object_set_new(obj, tpl_str_data(v, NULL), val ? val : json_null());
-            i++;
-        }
-    }
-    if (a->named) {
-        json_t *h = obj_arg_json(a->named);
-        json_object_update(obj, h);
-        json_decref(h);
-    }
-}
-
 /*
  * task.answer(...): the keys given (later calls add to and override earlier
  * ones). An undefined status is stored as "" (STUCK, transports.md §4).
@@ -61,8 +39,7 @@ static int task_answer(struct obj *o, struct render_ctx *r, const struct tpl_arg
     UNUSED(e);
     if (!r->answer)
         r->answer = json_object();
-    json_t *kv = json_object();
-    kv_into(a, kv);
+    json_t *kv = obj_args_object(a);
     json_t *st = json_object_get(kv, "status");
     if (st && json_is_null(st))
         json_object_set_new(kv, "status", json_string(""));

@@ -23,6 +23,9 @@
 #include "../util/buf.h"
 #include "../util/timeutil.h"
 
+/* Values one filter(...) may bind. */
+#define FILTER_MAX_VALUES 64
+
 static json_t *user_load(struct render_ctx *r, const struct obj *o)
 {
     json_t *row = NULL;
@@ -362,12 +365,14 @@ const struct obj_kind obj_user_kind = { "Core::User", user_methods, user_load };
 /*
  * The user's services as API rows (usvc_model plus name and category),
  * ascending usi. REMOVED ones are left out unless usi is given (api.md §9.8);
- * category is a LIKE mask.
+ * category is a LIKE mask; filter (may be NULL) adds the conditions of
+ * filter(...). Returns a new array, or NULL with e set for a bad filter.
  */
 static json_t *services_rows(struct render_ctx *r, int64_t uid, const char *category,
-                             int64_t usi, const char *status)
+                             int64_t usi, const char *status, const json_t *filter,
+                             struct err *e)
 {
-    struct db_value p[4] = { DB_INT(uid) };
+    struct db_value p[4 + FILTER_MAX_VALUES] = { DB_INT(uid) };
     int np = 1;
     struct buf sql;
     buf_init(&sql, 0);
@@ -387,6 +392,11 @@ static json_t *services_rows(struct render_ctx *r, int64_t uid, const char *cate
         p[np++] = DB_TEXT(status);
         buf_printf(&sql, " AND us.status = $%d", np);
     }
+    if (filter && obj_filter_sql(&usvc_model, "us", filter, &sql, p, &np, (int)ARRAY_SIZE(p),
+                                 e)) {
+        buf_free(&sql);
+        return NULL;
+    }
     buf_puts(&sql, " ORDER BY us.user_service_id");
     json_t *rows = obj_rows(r, &usvc_model, sql.data, p, np);
     buf_free(&sql);
@@ -403,6 +413,30 @@ static json_t *services_rows(struct render_ctx *r, int64_t uid, const char *cate
     return rows;
 }
 
+/* The filter(...) conditions of a collection (kept as JSON text in o->key), new object. */
+static json_t *collection_filter(const struct obj *o)
+{
+    json_t *f = o->key ? json_loads(o->key, 0, NULL) : NULL;
+    return json_is_object(f) ? f : (json_decref(f), json_object());
+}
+
+/* filter(key = value, …): a copy of the collection with these conditions added. */
+static int s_filter(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                    struct tpl_value *out, struct err *e)
+{
+    UNUSED(r);
+    UNUSED(e);
+    json_t *f = collection_filter(o);
+    json_t *add = obj_args_object(a);
+    json_object_update(f, add);
+    char *key = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS);
+    *out = obj_new(o->kind, o->id, o->user_id, key);
+    free(key);
+    json_decref(add);
+    json_decref(f);
+    return 0;
+}
+
 static int s_list_for_api(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                           struct tpl_value *out, struct err *e)
 {
@@ -410,8 +444,12 @@ static int s_list_for_api(struct obj *o, struct render_ctx *r, const struct tpl_
     char *cat = obj_arg_str(a, (size_t)-1, "category");
     int64_t usi = 0;
     obj_arg_int(a, (size_t)-1, "usi", &usi);
-    json_t *rows = services_rows(r, o->user_id, cat, usi, NULL);
+    json_t *filter = collection_filter(o);
+    json_t *rows = services_rows(r, o->user_id, cat, usi, NULL, filter, e);
+    json_decref(filter);
     free(cat);
+    if (!rows)
+        return ERR_INVALID;
     *out = tpl_value_perl_list(obj_from_json(rows));
     json_decref(rows);
     return 0;
@@ -421,8 +459,11 @@ static int s_items(struct obj *o, struct render_ctx *r, const struct tpl_args *a
                    struct tpl_value *out, struct err *e)
 {
     UNUSED(a);
-    UNUSED(e);
-    json_t *rows = services_rows(r, o->user_id, NULL, 0, NULL);
+    json_t *filter = collection_filter(o);
+    json_t *rows = services_rows(r, o->user_id, NULL, 0, NULL, filter, e);
+    json_decref(filter);
+    if (!rows)
+        return ERR_INVALID;
     *out = tpl_list_new();
     size_t i;
     json_t *row;
@@ -437,7 +478,8 @@ static int s_items(struct obj *o, struct render_ctx *r, const struct tpl_args *a
 static int has_status(struct obj *o, struct render_ctx *r, const char *status,
                       struct tpl_value *out)
 {
-    json_t *rows = services_rows(r, o->user_id, NULL, 0, status);
+    struct err e = { 0 };
+    json_t *rows = services_rows(r, o->user_id, NULL, 0, status, NULL, &e);
     *out = tpl_int(json_array_size(rows) > 0);
     json_decref(rows);
     return 0;
@@ -472,6 +514,7 @@ static int s_id(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
 static const struct obj_method services_methods[] = {
     { "list_for_api", s_list_for_api },
     { "items", s_items },
+    { "filter", s_filter },
     { "id", s_id },
     { "has_services", s_has },
     { "has_services_active", s_has_active },

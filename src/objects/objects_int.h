@@ -92,6 +92,8 @@ struct tpl_value obj_from_json(const json_t *j);
 bool obj_arg_int(const struct tpl_args *a, size_t i, const char *key, int64_t *out);
 /* String argument, as above; *out is owned (free). Numbers are printed. */
 char *obj_arg_str(const struct tpl_args *a, size_t i, const char *key);
+/* Every key/value argument (named, positional hashes, positional pairs) as a new object. */
+json_t *obj_args_object(const struct tpl_args *a);
 /* A template value as JSON (owned; undefined → NULL). */
 json_t *obj_arg_json(const struct tpl_value *v);
 
@@ -113,6 +115,16 @@ void obj_storage_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_misc_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_task_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_http_bind(struct tpl_value *vars, struct render_ctx *r);
+/* The filter-value functions (isNull, gt(v), …). */
+void obj_filter_bind(struct tpl_value *vars, struct render_ctx *r);
+/*
+ * Appends " AND alias.col <op> $n" for every key of filter (an object built
+ * from filter(...) arguments) to sql, binding values into p[*np..cap).
+ * Columns must be fields of m. Returns 0 or ERR_INVALID with a message.
+ */
+struct buf;
+int obj_filter_sql(const struct model *m, const char *alias, const json_t *filter,
+                   struct buf *sql, struct db_value *p, int *np, int cap, struct err *e);
 /* `tpl` (the template being rendered, named name) and `report`. */
 void obj_tpl_bind(struct tpl_value *vars, struct render_ctx *r, const char *name);
 

@@ -124,6 +124,15 @@ static const struct vec user_vectors[] = {
       "{{ FOR i IN ref(user.services.list_for_api('usi', 1099)) }}{{ i.name }}/{{ i.status }}"
       "{{ END }}", "2|Тариф X-MAX (10000 мб)/ACTIVE" },
     { "{{ FOR s IN user.services.items }}{{ s.id }},{{ END }}", "1099,1100," },
+    /* filter(...) with lists, plain values and the filter-value functions (api.md §9.7) */
+    { "[{{ FOR s IN user.us.filter(status = ['NOT PAID', 'BLOCK']).items }}{{ s.id }}{{ END }}]|"
+      "{{ user.us.filter(status = 'ACTIVE', expire = isNotNull).items.size }}|"
+      "{{ user.us.filter(expire = isNull).list_for_api.user_service_id }}|"
+      "{{ user.us.filter(service_id = gt(1001)).items.0.id }}|"
+      "{{ user.us.filter('expire', between('2017-01-01 00:00:00', '2017-02-01 00:00:00')).items.size }}|"
+      "{{ user.us.filter(status = ne('ACTIVE')).items.size }}|"
+      "{{ user.us.filter(status = ['ACTIVE']).filter(parent = 1099).items.0.id }}",
+      "[]|1|1100|1100|1|0|1100" },
     { "{{ user.services.has_services }}{{ user.services.has_services_active }}"
       "{{ user.services.has_services_block }}{{ user.services.has_services_unpaid }}",
       "1100" },
@@ -188,6 +197,30 @@ static void test_user_vectors(void **state)
     time_freeze(bf_at("2017-01-15 12:00:00"));
     for (size_t i = 0; i < ARRAY_SIZE(user_vectors); i++)
         expect(db, DANUK, false, 1099, user_vectors[i].src, user_vectors[i].want);
+}
+
+/* A filter on a column that is not in the model is an error, never SQL (D26). */
+static void test_filter_errors(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    int rc;
+    seed(db);
+    char *out = render_as(db, DANUK, false, 0, "{{ user.us.filter(password = 1).items }}", &rc,
+                          &e);
+    free(out);
+    assert_int_not_equal(rc, 0);
+    if (!strstr(e.msg, "filter: unknown field password"))
+        fail_msg("%s", e.msg);
+    out = render_as(db, DANUK, false, 0,
+                    "{{ user.us.filter(\"status; DROP TABLE users\" = 1).items }}", &rc, &e);
+    free(out);
+    assert_int_not_equal(rc, 0);
+    out = render_as(db, DANUK, false, 0, "{{ user.us.filter(expire = 'soon').items }}", &rc, &e);
+    free(out);
+    assert_int_not_equal(rc, 0);
+    if (!strstr(e.msg, "filter expire"))
+        fail_msg("%s", e.msg);
 }
 
 /* The forecast through the object is forecast_build's total. */
@@ -523,6 +556,7 @@ int main(void)
         { "storage", test_storage },             { "task", test_task },
         { "spool", test_spool },                 { "render_template", test_render_template },
         { "tpl_report", test_tpl_report },       { "us_billing", test_us_billing },
+        { "filter_errors", test_filter_errors },
     };
     return bf_run_all("objects", "billd_test_objects", NULL, 0, dbc, ARRAY_SIZE(dbc));
 }
