@@ -9,6 +9,7 @@
  */
 #include "http_client.h"
 #include "transport.h"
+#include "tsettings.h"
 
 #include "../core/storage.h"
 #include "../db/db.h"
@@ -18,7 +19,6 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
-#include <math.h>
 #include <pthread.h>
 #include <strings.h>
 
@@ -436,67 +436,10 @@ char *http_url_add_query(const char *url, const char *query)
 
 #define HTTP_DEFAULT_CONTENT_TYPE "application/json; charset=utf-8"
 
-/* A non-empty string at key of o, or NULL. */
-static const char *nonempty(const json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s && *s ? s : NULL;
-}
-
-/* Perl truthiness of a settings value (absent counts as def). */
-static bool truthy(const json_t *v, bool def)
-{
-    if (!v || json_is_null(v))
-        return def;
-    if (json_is_string(v))
-        return *json_string_value(v) && strcmp(json_string_value(v), "0");
-    if (json_is_number(v))
-        return json_number_value(v) != 0;
-    return !json_is_false(v);
-}
-
-/* Timeout in ms from a settings value in seconds ("5", 5, 2.5); def when unusable. */
-static long seconds_ms(const json_t *v, long def)
-{
-    double s = 0;
-    if (json_is_number(v))
-        s = json_number_value(v);
-    else if (json_is_string(v))
-        s = strtod(json_string_value(v), NULL);
-    return isfinite(s) && s > 0 && s < 86400 ? (long)(s * 1000) : def;
-}
-
-/* Shallow merge: keys of src (an object, else ignored) overwrite dst. */
-static void merge_into(json_t *dst, const json_t *src)
-{
-    if (json_is_object(src))
-        json_object_update(dst, (json_t *)src);
-}
-
-/* A JSON string of s[0..n); bytes of invalid UTF-8 become '?'. Returns a new reference. */
-static json_t *text_json(const char *s, size_t n)
-{
-    json_t *j = json_stringn(s, n);
-    if (j)
-        return j;
-    char *copy = xstrndup(s, n);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)copy[i] >= 0x80 || copy[i] == '\0')
-            copy[i] = '?';
-    j = json_stringn(copy, n);
-    free(copy);
-    return j;
-}
-
-static json_t *text_jsonz(const char *s)
-{
-    return text_json(s, strlen(s));
-}
-
 static enum task_result stuck(json_t **response, const char *msg)
 {
     *response = json_object();
-    json_object_set_new(*response, "error", text_jsonz(msg));
+    json_object_set_new(*response, "error", tset_textz(msg));
     return TASK_STUCK;
 }
 
@@ -541,11 +484,11 @@ static void job_release(struct http_job *j)
 static const char *task_template_id(const struct spool_task *t)
 {
     const json_t *srv_settings = t->server ? json_object_get(t->server, "settings") : NULL;
-    const char *id = nonempty(json_object_get(t->event, "settings"), "template_id");
+    const char *id = tset_str(json_object_get(t->event, "settings"), "template_id");
     if (!id)
-        id = nonempty(t->settings, "template_id");
+        id = tset_str(t->settings, "template_id");
     if (!id)
-        id = nonempty(srv_settings, "template_id");
+        id = tset_str(srv_settings, "template_id");
     return id ? id : "";
 }
 
@@ -569,9 +512,9 @@ static int job_prepare(const struct task_ctx *x, struct http_job *j, char *why, 
         snprintf(why, whylen, "URL template: %s", e.msg);
     render_ctx_release(&r);
     j->settings = json_object();
-    merge_into(j->settings, json_object_get(t->server, "settings"));
-    merge_into(j->settings, tsettings);
-    merge_into(j->settings, json_object_get(t->event, "settings"));
+    tset_merge(j->settings, json_object_get(t->server, "settings"));
+    tset_merge(j->settings, tsettings);
+    tset_merge(j->settings, json_object_get(t->event, "settings"));
     json_decref(tsettings);
     if (rc)
         return rc;
@@ -579,7 +522,7 @@ static int job_prepare(const struct task_ctx *x, struct http_job *j, char *why, 
         snprintf(why, whylen, "not configure `URL`");
         return ERR_INVALID;
     }
-    const char *m = nonempty(j->settings, "method");
+    const char *m = tset_str(j->settings, "method");
     snprintf(j->method, sizeof(j->method), "%s", m ? m : "post");
     for (char *p = j->method; *p; p++)
         *p = (char)tolower((unsigned char)*p);
@@ -613,10 +556,10 @@ static json_t *request_info(const struct http_job *j, const char *content_type, 
 {
     const json_t *h = json_object_get(j->settings, "headers");
     json_t *o = json_object();
-    json_object_set_new(o, "url", text_json(j->url.data, j->url.len));
+    json_object_set_new(o, "url", tset_text(j->url.data, j->url.len));
     json_object_set_new(o, "method", json_string(j->method));
-    json_object_set_new(o, "content_type", text_jsonz(content_type));
-    json_object_set_new(o, "content", text_json(j->body.data, j->body.len));
+    json_object_set_new(o, "content_type", tset_textz(content_type));
+    json_object_set_new(o, "content", tset_text(j->body.data, j->body.len));
     json_object_set_new(o, "headers", json_is_object(h) ? json_deep_copy(h) : json_object());
     json_object_set_new(o, "verify_hostname", json_integer(verify));
     json_object_set_new(o, "timeout", json_real((double)timeout_ms / 1000));
@@ -660,20 +603,20 @@ static enum task_result http_result(const struct task_ctx *x, const struct http_
     json_object_set_new(out, "response",
                         req_rc ? json_string("*NOT_JSON* Length: 0") : response_field(rs));
     json_object_set_new(out, "status", json_pack("{s:I,s:o}", "code", (json_int_t)code,
-                                                 "line", text_jsonz(line)));
+                                                 "line", tset_textz(line)));
     enum task_result res = TASK_SUCCESS;
-    const char *key = nonempty(j->settings, "storage_save_key");
+    const char *key = tset_str(j->settings, "storage_save_key");
     if (code >= 200 && code < 300) {
         struct err e = { 0 };
         json_object_set_new(out, "message", json_string("successful"));
         if (key && save_response(x->db, x->task, key, rs, &e)) {
             char *msg = xasprintf("storage_save_key: %s", e.msg);
-            json_object_set_new(out, "error", text_jsonz(msg));
+            json_object_set_new(out, "error", tset_textz(msg));
             free(msg);
             res = TASK_FAIL;
         }
     } else {
-        json_object_set_new(out, "error", text_jsonz(line));
+        json_object_set_new(out, "error", tset_textz(line));
         res = code >= 500 ? TASK_FAIL : TASK_SUCCESS;
     }
     free(line);
@@ -697,7 +640,7 @@ static json_t *task_headers(const struct spool_task *t, const json_t *configured
         has_attempt |= !strcasecmp(k, "X-Billd-Attempt");
     }
     if (t->token && *t->token && !has_token)
-        json_object_set_new(h, "X-Billd-Task-Token", text_jsonz(t->token));
+        json_object_set_new(h, "X-Billd-Task-Token", tset_textz(t->token));
     if (t->attempt > 0 && !has_attempt)
         json_object_set_new(h, "X-Billd-Attempt", json_integer(t->attempt));
     return h;
@@ -717,15 +660,15 @@ static enum task_result http_send(const struct task_ctx *x, json_t **response)
         job_release(&j);
         return stuck(response, why);
     }
-    const char *key = nonempty(j.settings, "storage_save_key");
+    const char *key = tset_str(j.settings, "storage_save_key");
     if (key && storage_check_name(key, &e)) {
         job_release(&j);
         snprintf(why, sizeof(why), "storage_save_key: %s", e.msg);
         return stuck(response, why);
     }
-    const char *ct = nonempty(j.settings, "content_type");
-    bool verify = truthy(json_object_get(j.settings, "verify_hostname"), true);
-    long timeout = seconds_ms(json_object_get(j.settings, "timeout"), HTTP_CLIENT_TIMEOUT_MS);
+    const char *ct = tset_str(j.settings, "content_type");
+    bool verify = tset_true(json_object_get(j.settings, "verify_hostname"), true);
+    long timeout = tset_seconds_ms(json_object_get(j.settings, "timeout"), HTTP_CLIENT_TIMEOUT_MS, 86400);
     json_t *hdrs = task_headers(t, json_object_get(j.settings, "headers"));
     bool get = !strcmp(j.method, "get");
     char *url = get ? get_url(&j) : xstrdup(j.url.data);

@@ -14,6 +14,7 @@
 
 #include "http_client.h"
 #include "mime.h"
+#include "tsettings.h"
 
 #include "../core/config_store.h"
 #include "../db/db.h"
@@ -24,7 +25,6 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
-#include <math.h>
 #include <strings.h>
 #include <sys/random.h>
 
@@ -51,57 +51,18 @@ static void job_release(struct mail_job *j)
     mime_addr_list_release(&j->bcc);
 }
 
-/* A non-empty string at key of o, or NULL. */
-static const char *nonempty(const json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s && *s ? s : NULL;
-}
-
-static bool truthy(const json_t *v)
-{
-    if (!v || json_is_null(v))
-        return false;
-    if (json_is_string(v))
-        return *json_string_value(v) && strcmp(json_string_value(v), "0");
-    if (json_is_number(v))
-        return json_number_value(v) != 0;
-    return !json_is_false(v);
-}
-
-static void merge_into(json_t *dst, const json_t *src)
-{
-    if (json_is_object(src))
-        json_object_update(dst, (json_t *)src);
-}
-
 /* Sets key to def when settings has no usable value there. */
 static void set_default(json_t *settings, const char *key, const json_t *def)
 {
     const json_t *v = json_object_get(settings, key);
-    if ((!v || json_is_null(v)) && def && !json_is_null(def))
+    if (!tset_defined(v) && tset_defined(def))
         json_object_set(settings, key, (json_t *)def);
-}
-
-/* A JSON string of s; invalid UTF-8 bytes become '?'. New reference. */
-static json_t *text_json(const char *s)
-{
-    json_t *j = json_string(s);
-    if (j)
-        return j;
-    char *copy = xstrdup(s);
-    for (char *p = copy; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
-    j = json_string(copy);
-    free(copy);
-    return j;
 }
 
 static enum task_result finish(json_t **response, enum task_result res, const char *error)
 {
     *response = json_object();
-    json_object_set_new(*response, "error", text_json(error));
+    json_object_set_new(*response, "error", tset_textz(error));
     return res;
 }
 
@@ -118,7 +79,7 @@ static char *user_email(struct db *db, int64_t user_id)
                  &e) == 0 && db_result_rows(res) > 0) {
         const char *st = db_result_text(res, 0, 0);
         json_t *settings = st ? json_loads(st, 0, NULL) : NULL;
-        const char *cand[] = { nonempty(settings, "email"), db_result_text(res, 0, 1),
+        const char *cand[] = { tset_str(settings, "email"), db_result_text(res, 0, 1),
                                db_result_text(res, 0, 2) };
         for (size_t i = 0; !found && i < ARRAY_SIZE(cand); i++)
             if (cand[i] && mime_addr_valid(cand[i]))
@@ -132,7 +93,7 @@ static char *user_email(struct db *db, int64_t user_id)
         for (int r = 0; !found && r < db_result_rows(res); r++) {
             const char *d = db_result_text(res, r, 0);
             json_t *data = d ? json_loads(d, 0, NULL) : NULL;
-            const char *em = nonempty(data, "email");
+            const char *em = tset_str(data, "email");
             if (em && mime_addr_valid(em))
                 found = xstrdup(em);
             json_decref(data);
@@ -161,7 +122,7 @@ static int parse_setting_list(const json_t *settings, const char *key,
         }
         return 0;
     }
-    if (v && !json_is_null(v))
+    if (tset_defined(v))
         return err_set(e, ERR_INVALID, "Invalid email address in %s", key);
     return 0;
 }
@@ -211,7 +172,7 @@ static int render_body(const struct task_ctx *x, struct mail_job *j, const char 
         snprintf(why, whylen, "template with id `%s` not found", tid);
     else if (rc)
         snprintf(why, whylen, "template `%s`: %s", tid, e.msg);
-    merge_into(j->settings, tsettings);
+    tset_merge(j->settings, tsettings);
     json_decref(tsettings);
     return rc;
 }
@@ -221,18 +182,18 @@ static int job_settings(const struct task_ctx *x, struct mail_job *j, char *why,
 {
     const struct spool_task *t = x->task;
     j->settings = json_object();
-    merge_into(j->settings, json_object_get(t->server, "settings"));
-    merge_into(j->settings, json_object_get(t->event, "settings"));
-    merge_into(j->settings, t->settings);
-    const char *tid = nonempty(j->settings, "template_id");
+    tset_merge(j->settings, json_object_get(t->server, "settings"));
+    tset_merge(j->settings, json_object_get(t->event, "settings"));
+    tset_merge(j->settings, t->settings);
+    const char *tid = tset_str(j->settings, "template_id");
     if (!tid)
-        tid = nonempty(j->settings, "template_name");
+        tid = tset_str(j->settings, "template_name");
     char *tid_copy = tid ? xstrdup(tid) : NULL;
     int rc = 0;
     if (tid_copy)
         rc = render_body(x, j, tid_copy, why, whylen);
-    else if (nonempty(j->settings, "message"))
-        buf_puts(&j->body, nonempty(j->settings, "message"));
+    else if (tset_str(j->settings, "message"))
+        buf_puts(&j->body, tset_str(j->settings, "message"));
     free(tid_copy);
     if (rc)
         return rc;
@@ -292,24 +253,14 @@ static enum tls_mode tls_mode(const json_t *settings, long port, bool implicit_u
 {
     const json_t *ssl = json_object_get(settings, "ssl");
     const json_t *starttls = json_object_get(settings, "starttls");
-    if (implicit_url || truthy(ssl))
+    if (implicit_url || tset_true(ssl, false))
         return TLS_IMPLICIT;
-    if (truthy(starttls))
+    if (tset_true(starttls, false))
         return TLS_STARTTLS;
-    if ((ssl && !json_is_null(ssl)) || (starttls && !json_is_null(starttls)))
+    if (tset_defined(ssl) || tset_defined(starttls))
         return TLS_NONE;
     return port == 465 ? TLS_IMPLICIT : port == 587 ? TLS_STARTTLS : port == 25 ? TLS_TRY
                                                                                 : TLS_NONE;
-}
-
-static long timeout_ms(const json_t *v)
-{
-    double s = 0;
-    if (json_is_number(v))
-        s = json_number_value(v);
-    else if (json_is_string(v))
-        s = strtod(json_string_value(v), NULL);
-    return isfinite(s) && s > 0 && s < 3600 ? (long)(s * 1000) : MAIL_TIMEOUT_MS;
 }
 
 /* "<token@domain>": the task's stable token (D9), so a retried mail keeps its id. */
@@ -381,15 +332,15 @@ static void smtp_setup(CURL *c, const struct mail_job *j, enum tls_mode tls, con
                        const char *from, struct curl_slist *rcpts, struct smtp_io *io,
                        char *errbuf)
 {
-    const char *user = nonempty(j->settings, "user");
-    const char *pass = nonempty(j->settings, "password");
+    const char *user = tset_str(j->settings, "user");
+    const char *pass = tset_str(j->settings, "password");
     const json_t *verify = json_object_get(j->settings, "verify_hostname");
-    bool insecure = verify && !json_is_null(verify) && !truthy(verify);
+    bool insecure = !tset_true(verify, true);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROXY, ""); /* SMTP never goes through an HTTP proxy */
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms(json_object_get(j->settings, "timeout")));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, tset_seconds_ms(json_object_get(j->settings, "timeout"), MAIL_TIMEOUT_MS, 3600));
     curl_easy_setopt(c, CURLOPT_USE_SSL, tls == TLS_STARTTLS ? (long)CURLUSESSL_ALL
                                          : tls == TLS_TRY    ? (long)CURLUSESSL_TRY
                                                              : (long)CURLUSESSL_NONE);
@@ -440,7 +391,7 @@ static enum task_result smtp_submit(const struct mail_job *j, const struct buf *
                                      : xasprintf("%s://%s:%ld",
                                                  tls == TLS_IMPLICIT ? "smtps" : "smtp",
                                                  j->host, j->port);
-    char *from = xasprintf("<%s>", nonempty(j->settings, "from"));
+    char *from = xasprintf("<%s>", tset_str(j->settings, "from"));
     struct curl_slist *rcpts = envelope_rcpts(j);
     struct smtp_io io = { .msg = msg };
     enum task_result res = TASK_SUCCESS;
@@ -484,7 +435,7 @@ static void add_list(json_t *mail, const char *key, const struct mime_addr_list 
     buf_init(&b, 0);
     for (size_t i = 0; i < l->n; i++)
         buf_printf(&b, "%s%s", i ? ", " : "", l->v[i].addr);
-    json_object_set_new(mail, key, text_json(b.data));
+    json_object_set_new(mail, key, tset_textz(b.data));
     buf_free(&b);
 }
 
@@ -497,9 +448,9 @@ static json_t *result_json(const struct spool_task *t, const struct mail_job *j)
     add_list(mail, "to", &j->to);
     add_list(mail, "cc", &j->cc);
     add_list(mail, "bcc", &j->bcc);
-    json_object_set_new(mail, "message", text_json(j->body.data));
+    json_object_set_new(mail, "message", tset_textz(j->body.data));
     const char *host = json_string_value(json_object_get(t->server, "host"));
-    return json_pack("{s:{s:o},s:o}", "server", "host", text_json(host ? host : ""), "mail",
+    return json_pack("{s:{s:o},s:o}", "server", "host", tset_textz(host ? host : ""), "mail",
                      mail);
 }
 
@@ -518,11 +469,11 @@ static enum task_result mail_build_send(const struct task_ctx *x, struct mail_jo
     char why[512] = "";
     struct err e = { 0 };
     struct buf msg;
-    const char *from = nonempty(j->settings, "from");
-    const char *ct = nonempty(j->settings, "content_type");
+    const char *from = tset_str(j->settings, "from");
+    const char *ct = tset_str(j->settings, "content_type");
     char *mid = message_id(x->task, from);
     struct mime_message m = {
-        .from = from, .from_name = nonempty(j->settings, "from_name"), .to = &j->to,
+        .from = from, .from_name = tset_str(j->settings, "from_name"), .to = &j->to,
         .cc = &j->cc, .subject = json_string_value(json_object_get(j->settings, "subject")),
         .content_type = ct ? ct : "text/plain", .body = j->body.data, .body_len = j->body.len,
         .date = time_now(), .message_id = mid,
@@ -537,7 +488,7 @@ static enum task_result mail_build_send(const struct task_ctx *x, struct mail_jo
     }
     *response = result_json(x->task, j);
     if (res != TASK_SUCCESS) {
-        json_object_set_new(*response, "error", text_json(why));
+        json_object_set_new(*response, "error", tset_textz(why));
         log_info("mail transport: not sent", "task=%lld result=%d", (long long)x->task->id, res);
     }
     buf_free(&msg);
@@ -561,10 +512,10 @@ static enum task_result mail_send(const struct task_ctx *x, json_t **response)
     buf_init(&j.body, (size_t)16 << 20);
     if (job_settings(x, &j, why, sizeof(why))) {
         res = finish(response, TASK_STUCK, why);
-    } else if (!nonempty(j.settings, "from")) {
+    } else if (!tset_str(j.settings, "from")) {
         res = finish(response, TASK_STUCK, "From undefined");
-    } else if (!mime_addr_valid(nonempty(j.settings, "from"))) {
-        snprintf(why, sizeof(why), "Invalid email address: %.80s", nonempty(j.settings, "from"));
+    } else if (!mime_addr_valid(tset_str(j.settings, "from"))) {
+        snprintf(why, sizeof(why), "Invalid email address: %.80s", tset_str(j.settings, "from"));
         res = finish(response, TASK_STUCK, why);
     } else {
         int rc = recipients(x, &j, &e);
