@@ -403,6 +403,54 @@ static void test_methods(void **state)
     free(resp);
 }
 
+/* The inner `response` object of a task's or history row's response column (new reference). */
+static json_t *response_of(struct db *db, const char *sql, int64_t id)
+{
+    char *text = q_text(db, sql, id);
+    json_t *all = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *r = json_incref(json_object_get(all, "response"));
+    if (!r)
+        fail_msg("no response in %s", text ? text : "NULL");
+    json_decref(all);
+    free(text);
+    return r;
+}
+
+static void test_local_answer(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    struct spool_opts o = { "node-a", 60, SPOOL_JOBS_ALL };
+    bool did = false;
+    q_exec(db, "DELETE FROM templates WHERE id LIKE 'ans_%'");
+    q_exec(db, "INSERT INTO templates (id, data) VALUES"
+               " ('ans_fail', 'x{{ task.answer(status = FAIL, why = \"later\") }}'),"
+               " ('ans_stuck', '{{ task.answer(status = STUCK) }}'),"
+               " ('ans_ok', '{{ task.answer(code = 5) }}ok')");
+    int64_t f = mktask(db, "{\"name\":\"A\",\"settings\":{\"transport\":\"local\","
+                           "\"template_id\":\"ans_fail\"}}", 100, 0);
+    int64_t s1 = mktask(db, "{\"name\":\"A\",\"settings\":{\"transport\":\"local\","
+                            "\"template_id\":\"ans_stuck\"}}", 100, 0);
+    int64_t ok = mktask(db, "{\"name\":\"A\",\"settings\":{\"transport\":\"local\","
+                            "\"template_id\":\"ans_ok\"}}", 100, 0);
+    for (int i = 0; i < 3; i++) {
+        if (spool_run_one(db, NULL, &o, 0, &did, &e))
+            fail_msg("run_one: %s", e.msg);
+        assert_true(did);
+    }
+    expect_text(db, "SELECT status FROM spool WHERE id = $1", f, "FAIL");
+    json_t *r = response_of(db, "SELECT response FROM spool WHERE id = $1", f);
+    assert_string_equal(json_string_value(json_object_get(r, "why")), "later");
+    assert_string_equal(json_string_value(json_object_get(r, "result")), "x");
+    json_decref(r);
+    expect_text(db, "SELECT status FROM spool WHERE id = $1", s1, "STUCK");
+    assert_int_equal(q_int(db, "SELECT count(*) FROM spool WHERE id = $1", ok), 0);
+    r = response_of(db, "SELECT response FROM spool_history WHERE spool_id = $1", ok);
+    assert_int_equal(json_integer_value(json_object_get(r, "code")), 5);
+    assert_string_equal(json_string_value(json_object_get(r, "result")), "ok");
+    json_decref(r);
+}
+
 /* ---- fixture ---- */
 
 static int pg_setup(const char *admin_url)
@@ -501,6 +549,7 @@ static const struct tcase db_cases[] = {
     { "jobs_filter", test_jobs_filter },
     { "local_transport", test_local_transport },
     { "methods", test_methods },
+    { "local_answer", test_local_answer },
 };
 
 int main(void)
