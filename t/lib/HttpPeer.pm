@@ -1,6 +1,7 @@
 package HttpPeer;
 
-# A small HTTP/1.1 server on 127.0.0.1 for transport tests (perl core modules only). It
+# A small HTTP/1.1 server on 127.0.0.1 for transport tests (perl core modules only; the
+# process handling is t/lib/TestPeer.pm's). It
 # answers according to the request path, records every request as a JSON file in a
 # directory, and serves each connection in its own process (so a hanging answer does not
 # block the others):
@@ -29,115 +30,20 @@ use strict;
 use warnings;
 
 use Encode ();
-use IO::Socket::INET;
 use MIME::Base64 qw(encode_base64);
 use JSON::PP;
-use POSIX qw(WNOHANG _exit);
 use Time::HiRes qw(sleep);
+use TestPeer;
+use parent -norequire, 'TestPeer';
 
 my $JSON = JSON::PP->new->canonical->utf8;
 
-sub start {
-    my ($class, %o) = @_;
-    my $dir = $o{dir} or die "HttpPeer: dir required";
-    my $sock = _listen();
-    my $pid = fork // die "fork: $!";
-    if (!$pid) {
-        _serve($sock, $dir, \%o);
-        _exit(0);
-    }
-    my $port = $sock->sockport;
-    close $sock;
-    return bless { pid => $pid, port => $port, dir => $dir }, $class;
-}
-
-sub port { $_[0]{port} }
-sub url  { "http://127.0.0.1:$_[0]{port}" . ($_[1] // '/') }
+sub url { "http://127.0.0.1:$_[0]{port}" . ($_[1] // '/') }
 
 # The recorded requests, oldest first.
-sub requests {
-    my ($self) = @_;
-    opendir(my $d, $self->{dir}) or return ();
-    my @f = sort grep { /^\d+-\d+\.json$/ } readdir $d;
-    closedir $d;
-    return map { _read_json("$self->{dir}/$_") } @f;
-}
+sub requests { $_[0]->records }
 
-sub stop {
-    my ($self) = @_;
-    return unless $self->{pid};
-    kill 'TERM', $self->{pid};
-    waitpid $self->{pid}, 0;
-    delete $self->{pid};
-}
-
-sub DESTROY { $_[0]->stop }
-
-# Entry point for other programs: main(DIR, PORTFILE).
-sub main {
-    my ($dir, $portfile, @rest) = @ARGV;
-    die "usage: HttpPeer::main DIR PORTFILE [--tls 1]\n" unless $dir && $portfile;
-    my %o = (dir => $dir);
-    while (my $k = shift @rest) { $k =~ s/^--//; $o{$k} = shift @rest }
-    my $sock = _listen();
-    open my $fh, '>', "$portfile.tmp" or die "$portfile.tmp: $!";
-    print $fh $sock->sockport, "\n";
-    close $fh;
-    rename "$portfile.tmp", $portfile or die "rename: $!";
-    _serve($sock, $dir, \%o);
-    exit 0;
-}
-
-sub _listen {
-    return IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 64,
-                                 Proto => 'tcp', ReuseAddr => 1) || die "listen: $!";
-}
-
-sub _read_json {
-    my ($f) = @_;
-    open my $fh, '<:raw', $f or return;
-    local $/;
-    my $t = <$fh>;
-    return $JSON->decode($t);
-}
-
-# Accept loop: one child per connection; SIGTERM ends the children too.
-# Makes DIR/tls.crt and DIR/tls.key (self-signed, CN localhost) for tls => 1.
-sub _make_cert {
-    my ($o) = @_;
-    require IO::Socket::SSL;
-    my ($crt, $key) = ("$o->{dir}/tls.crt", "$o->{dir}/tls.key");
-    system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-        . " -keyout '$key' -out '$crt' -subj /CN=localhost -days 2 >/dev/null 2>&1") == 0
-      or die "HttpPeer: openssl req failed\n";
-    @$o{qw(cert key)} = ($crt, $key);
-}
-
-sub _serve {
-    my ($sock, $dir, $o) = @_;
-    _make_cert($o) if $o->{tls};
-    my %kids;
-    my $seq = 0;
-    local $SIG{TERM} = sub { kill 'KILL', keys %kids; _exit(0) };
-    local $SIG{CHLD} = sub { while ((my $k = waitpid(-1, WNOHANG)) > 0) { delete $kids{$k} } };
-    while (1) {
-        my $c = $sock->accept or next;
-        $seq++;
-        my $pid = fork;
-        if (defined $pid && !$pid) {
-            $SIG{TERM} = 'DEFAULT';
-            close $sock;
-            if ($o->{tls}) {
-                IO::Socket::SSL->start_SSL($c, SSL_server => 1, SSL_cert_file => $o->{cert},
-                                           SSL_key_file => $o->{key}) or _exit(0);
-            }
-            _connection($c, $dir, $seq);
-            _exit(0);
-        }
-        $kids{$pid} = 1 if $pid;
-        close $c;
-    }
-}
+sub main { __PACKAGE__->run_main }
 
 # Reads one request: (method, target, headers, body) or () on EOF.
 sub _read_request {
@@ -173,8 +79,8 @@ sub _respond {
 }
 
 sub _connection {
-    my ($c, $dir, $seq) = @_;
-    binmode $c;
+    my ($class, $c, $o, $seq) = @_;
+    TestPeer::start_tls($c, $o) or return if $o->{tls};
     my ($method, $target, $h, $body) = _read_request($c);
     return unless $method;
     my ($path, $query) = $target =~ m{^(?:https?://[^/]*)?([^?]*)(?:\?(.*))?$};
@@ -182,11 +88,7 @@ sub _connection {
                 headers => $h };
     my $text = eval { Encode::decode('UTF-8', "$body", Encode::FB_CROAK()) };
     if (defined $text) { $rec->{body} = $text } else { $rec->{body_base64} = encode_base64($body, '') }
-    my $file = sprintf('%s/%06d-%d.json', $dir, $seq, $$);
-    open my $fh, '>:raw', "$file.tmp" or die "$file.tmp: $!";
-    print $fh $JSON->encode($rec);
-    close $fh;
-    rename "$file.tmp", $file;
+    TestPeer::write_record($o, sprintf('%06d-%d', $seq, $$), $rec);
     if ($path =~ m{^/status/(\d{3})}) {
         _respond($c, $1, 'application/json', qq({"status":$1}));
     } elsif ($path =~ m{^/json}) {

@@ -1,6 +1,7 @@
 package SmtpSink;
 
-# A small SMTP receiver on 127.0.0.1 for mail transport tests (perl core modules only).
+# A small SMTP receiver on 127.0.0.1 for mail transport tests (perl core modules only; the
+# process handling is t/lib/TestPeer.pm's).
 # EHLO/HELO, optional AUTH PLAIN / AUTH LOGIN, MAIL, RCPT, DATA, RSET, NOOP, QUIT, and
 # optionally TLS (STARTTLS or implicit, with a self-signed certificate made by the openssl
 # command; needs IO::Socket::SSL, Debian libio-socket-ssl-perl). Each accepted message is
@@ -31,110 +32,14 @@ use strict;
 use warnings;
 
 use Encode ();
-use IO::Socket::INET;
-use JSON::PP;
-use MIME::Base64 qw(decode_base64 encode_base64);
-use POSIX qw(WNOHANG _exit);
+use MIME::Base64 qw(decode_base64);
+use TestPeer;
+use parent -norequire, 'TestPeer';
 
-my $JSON = JSON::PP->new->canonical->utf8;
+# The recorded messages, oldest first.
+sub messages { $_[0]->records }
 
-sub start {
-    my ($class, %o) = @_;
-    my $dir = $o{dir} or die "SmtpSink: dir required";
-    my $sock = _listen();
-    my $pid = fork // die "fork: $!";
-    if (!$pid) {
-        _serve($sock, \%o);
-        _exit(0);
-    }
-    my $port = $sock->sockport;
-    close $sock;
-    return bless { pid => $pid, port => $port, dir => $dir }, $class;
-}
-
-sub port { $_[0]{port} }
-
-sub messages {
-    my ($self) = @_;
-    opendir(my $d, $self->{dir}) or return ();
-    my @f = sort grep { /^\d+-\d+-\d+\.json$/ } readdir $d;
-    closedir $d;
-    return map {
-        open my $fh, '<:raw', "$self->{dir}/$_" or die $!;
-        local $/;
-        $JSON->decode(scalar <$fh>);
-    } @f;
-}
-
-sub stop {
-    my ($self) = @_;
-    return unless $self->{pid};
-    kill 'TERM', $self->{pid};
-    waitpid $self->{pid}, 0;
-    delete $self->{pid};
-}
-
-sub DESTROY { $_[0]->stop }
-
-sub main {
-    my ($dir, $portfile, @rest) = @ARGV;
-    die "usage: SmtpSink::main DIR PORTFILE [--user U --password P --mechs M]\n"
-      unless $dir && $portfile;
-    my %o = (dir => $dir);
-    while (my $k = shift @rest) { $k =~ s/^--//; $o{$k} = shift @rest }
-    my $sock = _listen();
-    open my $fh, '>', "$portfile.tmp" or die "$portfile.tmp: $!";
-    print $fh $sock->sockport, "\n";
-    close $fh;
-    rename "$portfile.tmp", $portfile or die "rename: $!";
-    _serve($sock, \%o);
-    exit 0;
-}
-
-sub _listen {
-    return IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 64,
-                                 Proto => 'tcp', ReuseAddr => 1) || die "listen: $!";
-}
-
-# Makes DIR/tls.crt and DIR/tls.key (self-signed, CN localhost) for the TLS modes.
-sub _make_cert {
-    my ($o) = @_;
-    require IO::Socket::SSL;
-    my ($crt, $key) = ("$o->{dir}/tls.crt", "$o->{dir}/tls.key");
-    system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-        . " -keyout '$key' -out '$crt' -subj /CN=localhost -days 2 >/dev/null 2>&1") == 0
-      or die "SmtpSink: openssl req failed\n";
-    @$o{qw(cert key)} = ($crt, $key);
-}
-
-# Turns the connection into a TLS server connection. Returns true on success.
-sub _start_tls {
-    my ($c, $o) = @_;
-    return IO::Socket::SSL->start_SSL($c, SSL_server => 1, SSL_cert_file => $o->{cert},
-                                      SSL_key_file => $o->{key});
-}
-
-sub _serve {
-    my ($sock, $o) = @_;
-    _make_cert($o) if $o->{tls};
-    my %kids;
-    my $seq = 0;
-    local $SIG{TERM} = sub { kill 'KILL', keys %kids; _exit(0) };
-    local $SIG{CHLD} = sub { while ((my $k = waitpid(-1, WNOHANG)) > 0) { delete $kids{$k} } };
-    while (1) {
-        my $c = $sock->accept or next;
-        $seq++;
-        my $pid = fork;
-        if (defined $pid && !$pid) {
-            $SIG{TERM} = 'DEFAULT';
-            close $sock;
-            _session($c, $o, $seq);
-            _exit(0);
-        }
-        $kids{$pid} = 1 if $pid;
-        close $c;
-    }
-}
+sub main { __PACKAGE__->run_main }
 
 sub _line {
     my ($c) = @_;
@@ -164,16 +69,15 @@ sub _auth {
     return undef;
 }
 
-sub _session {
-    my ($c, $o, $seq) = @_;
-    binmode $c;
+sub _connection {
+    my ($class, $c, $o, $seq) = @_;
     $c->autoflush(1);
     my $mechs = $o->{mechs} // 'PLAIN LOGIN';
     my ($helo, $auth, $from, @rcpt, $authed, $tls);
     my $n = 0;
     my $mode = $o->{tls} // '';
     if ($mode eq 'implicit') {
-        _start_tls($c, $o) or return;
+        TestPeer::start_tls($c, $o) or return;
         $tls = 1;
     }
     print $c "220 sink.test ESMTP SmtpSink\r\n";
@@ -187,7 +91,7 @@ sub _session {
             print $c "250 HELP\r\n";
         } elsif ($l =~ /^STARTTLS$/i && $mode eq 'starttls' && !$tls) {
             print $c "220 2.0.0 Ready to start TLS\r\n";
-            _start_tls($c, $o) or last;
+            TestPeer::start_tls($c, $o) or last;
             ($tls, $helo, $auth, $authed) = (1);
         } elsif ($l =~ /^AUTH\s+(\S+)(?:\s+(\S+))?$/i) {
             $auth = _auth($c, $1, $2);
@@ -218,7 +122,7 @@ sub _session {
                 $d =~ s/^\.//;
                 $data .= $d;
             }
-            _record($o->{dir}, $seq, ++$n, { helo => $helo, tls => $tls ? 1 : 0, auth => $auth, from => $from,
+            _record($o, $seq, ++$n, { helo => $helo, tls => $tls ? 1 : 0, auth => $auth, from => $from,
                                              rcpt => [@rcpt], data => $data });
             print $c "250 2.0.0 Ok: queued\r\n";
         } elsif ($l =~ /^RSET$/i) {
@@ -238,7 +142,7 @@ sub _session {
 
 # Splits the message, decodes what the tests look at and writes the record.
 sub _record {
-    my ($dir, $seq, $n, $rec) = @_;
+    my ($o, $seq, $n, $rec) = @_;
     my ($head, $body) = split /\r?\n\r?\n/, $rec->{data}, 2;
     $head =~ s/\r?\n[ \t]+/ /g;    # unfold
     my %h;
@@ -256,11 +160,7 @@ sub _record {
     $body = decode_base64($body) if ($h{'content-transfer-encoding'} // '') =~ /base64/i;
     $rec->{body} = Encode::decode('UTF-8', $body);
     $rec->{data} = Encode::decode('UTF-8', $rec->{data});
-    my $file = sprintf('%s/%06d-%d-%d.json', $dir, $seq, $$, $n);
-    open my $fh, '>:raw', "$file.tmp" or die "$file.tmp: $!";
-    print $fh $JSON->encode($rec);
-    close $fh;
-    rename "$file.tmp", $file;
+    TestPeer::write_record($o, sprintf('%06d-%d-%d', $seq, $$, $n), $rec);
 }
 
 1;
