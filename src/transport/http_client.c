@@ -182,24 +182,38 @@ static int header_add(struct curl_slist **list, const char *name, const json_t *
     return rc;
 }
 
-/* The request header list (owned; curl_slist_free_all). Returns 0 or ERR_INVALID. */
+/* True when the object headers (may be NULL) names name, case-insensitively. */
+static bool headers_have(const json_t *headers, const char *name)
+{
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)headers, k, v)
+        if (!strcasecmp(k, name))
+            return true;
+    return false;
+}
+
+/*
+ * The request header list (owned; curl_slist_free_all): no Expect, the
+ * Content-Type of rq (a Content-Type among rq->headers wins, as LWP lets
+ * later headers win), then rq->headers. Returns 0 or ERR_INVALID.
+ */
 static int request_headers(const struct http_client_req *rq, struct curl_slist **out,
                            struct err *e)
 {
-    struct curl_slist *list = curl_slist_append(NULL, "Expect:");
     const char *name;
     const json_t *v;
-    if (rq->content_type && strpbrk(rq->content_type, "\r\n")) {
-        curl_slist_free_all(list);
-        return err_set(e, ERR_INVALID, "Invalid content type");
-    }
-    char *ct = rq->content_type && *rq->content_type
-                   ? xasprintf("Content-Type: %s", rq->content_type) : xstrdup("Content-Type:");
-    list = curl_slist_append(list, ct);
-    free(ct);
-    if (rq->headers && !json_is_object(rq->headers)) {
-        curl_slist_free_all(list);
+    if (rq->headers && !json_is_object(rq->headers))
         return err_set(e, ERR_INVALID, "Headers: must be an object");
+    if (rq->content_type && strpbrk(rq->content_type, "\r\n"))
+        return err_set(e, ERR_INVALID, "Invalid content type");
+    struct curl_slist *list = curl_slist_append(NULL, "Expect:");
+    if (!headers_have(rq->headers, "Content-Type")) {
+        char *ct = rq->content_type && *rq->content_type
+                       ? xasprintf("Content-Type: %s", rq->content_type)
+                       : xstrdup("Content-Type:");
+        list = curl_slist_append(list, ct);
+        free(ct);
     }
     json_object_foreach((json_t *)rq->headers, name, v) {
         int rc = header_add(&list, name, v, e);

@@ -162,6 +162,16 @@ static void test_settings_merge(void **state)
     json_decref(req);
     json_decref(resp);
 
+    /* a Content-Type among the headers wins over content_type (sent once) */
+    res = run_task("http://127.0.0.1:PORT/echo",
+                   "{\"template_id\":\"http_body\",\"headers\":{\"content-type\":\"text/csv\"}}",
+                   NULL, NULL, &resp);
+    assert_int_equal(res, TASK_SUCCESS);
+    req = one_request();
+    assert_string_equal(hdr(req, "content-type"), "text/csv");
+    json_decref(req);
+    json_decref(resp);
+
     /* task settings' template_id is used when the event has none */
     res = run_task("http://127.0.0.1:PORT/echo", "{\"template_id\":\"nope\"}", NULL,
                    "{\"template_id\":\"http_body\"}", &resp);
