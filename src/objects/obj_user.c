@@ -68,6 +68,25 @@ static int m_id(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
     return 0;
 }
 
+/*
+ * switch(N): makes user N the current user of the rest of the render (its
+ * storage, spool, us(…)) and returns it. Only to users the render may see,
+ * so only admin renders switch to someone else; otherwise undefined.
+ */
+static int m_switch(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                    struct tpl_value *out, struct err *e)
+{
+    UNUSED(o);
+    UNUSED(e);
+    int64_t id;
+    if (!obj_arg_int(a, 0, NULL, &id))
+        return TPL_DECLINED;
+    *out = obj_user_value(r, id);
+    if (out->type == TPL_OBJ)
+        r->user_id = id;
+    return 0;
+}
+
 static int m_get_bonus(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                        struct tpl_value *out, struct err *e)
 {
@@ -335,6 +354,7 @@ static int m_add_bonus(struct obj *o, struct render_ctx *r, const struct tpl_arg
 
 static const struct obj_method user_methods[] = {
     { "id", m_id },
+    { "switch", m_switch },
     { "get_bonus", m_get_bonus },
     { "services", m_services },
     { "us", m_services },

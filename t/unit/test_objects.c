@@ -14,6 +14,7 @@
 
 #include "billing/forecast.h"
 #include "core/session.h"
+#include "objects/qr.h"
 #include "objects/render.h"
 #include "spool/task.h"
 #include "template/tpl.h"
@@ -21,6 +22,7 @@
 #include "util/timeutil.h"
 
 #include <jansson.h>
+#include <zlib.h>
 
 #define DANUK 40092
 #define BOB 40093
@@ -106,6 +108,8 @@ static const struct vec user_vectors[] = {
     { "{{ user.created }}", "2017-01-01 00:00:00" },
     { "{{ user.has_payments }}{{ user.has_withdraws }}{{ user.referrals_count }}", "110" },
     { "{{ user(40092).login }}|{{ user.id(40092).login }}", "danuk|danuk" },
+    { "[{{ user.switch(40093).login }}]{{ user.login }}|{{ user.switch(40092).login }}",
+      "[]danuk|danuk" },
     /* D11: another user's objects are undefined for a user's template */
     { "[{{ user(40093).login }}|{{ user.id(40093).login }}|{{ us(1200).id }}|"
       "{{ us(1200).settings.password }}|{{ wd(1002).total }}|{{ pay(1003).money }}|"
@@ -259,6 +263,10 @@ static void test_admin(void **state)
            "bob|50|300|bob");
     expect(db, ADMIN, true, 0, "{{ user(40093).services.list_for_api.user_service_id }}", "1200");
     expect(db, ADMIN, true, 0, "{{ config.telegram.token }}", "TG-SECRET");
+    expect(db, ADMIN, true, 0, "{{ user.switch(40093).login }}|{{ user.login }}|"
+                               "{{ CALL storage.save('k', 'v') }}{{ storage.load('k') }}",
+           "bob|bob|v");
+    expect(db, BOB, false, 0, "[{{ storage.load('k') }}]", "[v]");
     /* the admin selected a user (the API's user_id switch) */
     expect(db, BOB, true, 0, "{{ user.login }}|{{ user.services.items.0.id }}", "bob|1200");
 }
@@ -547,6 +555,74 @@ static void test_render_template(void **state)
     render_ctx_release(&r);
 }
 
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The value (0 black, 1 white) of pixel (x, y) of 1-bit rows with a filter byte each. */
+static int pixel(const unsigned char *raw, size_t stride, size_t x, size_t y)
+{
+    return (raw[y * stride + 1 + x / 8] >> (7 - x % 8)) & 1;
+}
+
+/* qr_png: valid chunks and CRCs, an IDAT that inflates to the image, finder patterns. */
+static void test_qr_png(void **state)
+{
+    struct err e = { 0 };
+    unsigned char *png = NULL;
+    size_t n = 0;
+    UNUSED(state);
+    OK(qr_png("https://vpn.example/sub/40092", 29, &png, &n, &e));
+    assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
+    size_t off = 8, side = 0;
+    unsigned char *z = NULL;
+    size_t zlen = 0;
+    int chunks = 0;
+    while (off + 12 <= n) {
+        uint32_t len = be32(png + off);
+        const unsigned char *type = png + off + 4, *data = png + off + 8;
+        uLong crc = crc32(crc32(0L, type, 4), data, len);
+        assert_int_equal(crc, be32(data + len));
+        if (!memcmp(type, "IHDR", 4)) {
+            side = be32(data);
+            assert_int_equal(be32(data + 4), side);
+            assert_int_equal(data[8], 1);
+            assert_int_equal(data[9], 0);
+        } else if (!memcmp(type, "IDAT", 4)) {
+            z = (unsigned char *)data;
+            zlen = len;
+        }
+        chunks++;
+        off += 12 + len;
+    }
+    assert_int_equal(off, n);
+    assert_int_equal(chunks, 3);
+    assert_memory_equal(png + n - 8, "IEND", 4);
+    size_t modules = side / QR_SCALE - 2 * QR_MARGIN;
+    assert_true(modules >= 21 && (modules - 17) % 4 == 0);
+    size_t stride = 1 + (side + 7) / 8;
+    uLongf rawlen = (uLongf)(side * stride);
+    unsigned char *raw = xmalloc(rawlen);
+    assert_int_equal(uncompress(raw, &rawlen, z, (uLong)zlen), Z_OK);
+    assert_int_equal(rawlen, side * stride);
+    size_t q = QR_MARGIN * QR_SCALE;
+    assert_int_equal(pixel(raw, stride, 0, 0), 1);         /* quiet zone white */
+    assert_int_equal(pixel(raw, stride, q, q), 0);         /* finder pattern corner black */
+    assert_int_equal(pixel(raw, stride, q + 5, q + 5), 1); /* its white ring */
+    assert_int_equal(pixel(raw, stride, q + 10, q + 10), 0); /* its centre */
+    assert_int_equal(pixel(raw, stride, side - q - 1, q), 0); /* top-right finder */
+    assert_int_equal(pixel(raw, stride, q, side - q - 1), 0); /* bottom-left finder */
+    assert_int_equal(pixel(raw, stride, side - q - 1, side - q - 1), 1); /* no finder there */
+    free(raw);
+    free(png);
+    assert_int_equal(qr_png("", 0, &png, &n, &e), ERR_INVALID);
+    char *svg = NULL;
+    OK(qr_svg("x", 1, &svg, &n, &e));
+    assert_non_null(strstr(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"116\""));
+    free(svg);
+}
+
 int main(void)
 {
     static const struct bf_case dbc[] = {
@@ -558,5 +634,9 @@ int main(void)
         { "tpl_report", test_tpl_report },       { "us_billing", test_us_billing },
         { "filter_errors", test_filter_errors },
     };
-    return bf_run_all("objects", "billd_test_objects", NULL, 0, dbc, ARRAY_SIZE(dbc));
+    static const struct bf_case pure[] = {
+        { "qr_png", test_qr_png },
+    };
+    return bf_run_all("objects", "billd_test_objects", pure, ARRAY_SIZE(pure), dbc,
+                      ARRAY_SIZE(dbc));
 }
