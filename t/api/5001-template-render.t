@@ -13,6 +13,8 @@ use Test::More;
 use Encode qw(encode_utf8 decode_utf8);
 use JSON::PP;
 use File::Temp ();
+use File::Spec;
+use FindBin;
 use BilldTest qw(engines jenc);
 
 binmode(Test::More->builder->$_, ':encoding(UTF-8)') for qw(output failure_output todo_output);
@@ -328,5 +330,48 @@ for my $engine (engines()) {
 
         $s->stop;
     };
+}
+
+# templates.md §9.1 on SHM's own dev seed (../shared/fixtures/shm), imported with billd import-shm:
+# the stored web_tariff_create for usi 99 and the forecast vectors under the test clock.
+my $fx = File::Spec->rel2abs("$FindBin::Bin/../../../shared/fixtures/shm");
+if (-f "$fx/shm_dev_test_data.sql" && -f "$fx/shm_structure.sql") {
+    for my $engine (engines()) {
+        subtest "$engine: dev seed vectors (templates.md §9.1)" => sub {
+            my $s = BilldTest->start(engine => $engine, env => { BILLD_TEST_CLOCK => 1 },
+                prepare => sub {
+                    my ($s) = @_;
+                    local $ENV{DATABASE_URL}     = $s->db_url;
+                    local $ENV{BILLD_SECRET_KEY} = '5eed' x 16;
+                    local $ENV{LOG_LEVEL}        = 'warn';
+                    my $out = `"$ENV{BILLD_BIN}" import-shm "$fx/shm_structure.sql" "$fx/shm_dev_test_data.sql" 2>&1 </dev/null`;
+                    is $?, 0, 'dev seed imported' or diag $out;
+                });
+            my $admin = $s->login('admin', 'admin');
+            my $danuk = $s->login('danuk', 'danuk');
+            my $r = $s->req(GET => '/shm/v1/template/web_tariff_create', session => $danuk,
+                query => { usi => 99 });
+            is $r->{status}, 200, 'web_tariff_create for usi 99' or diag $r->{body};
+            my $t = decode_utf8($r->{body});
+            like $t, qr/^Здравствуйте Фирсов Даниил Андреевич\n/, 'greeting with the full name';
+            like $t, qr/Вы зарегистрировали новую услугу: Тариф X-MAX \(10000 мб\)\n/, 'service name';
+            like $t, qr/Дата истечения услуги: 2017-01-31 23:59:50\n/, 'expire';
+            like $t, qr/Стоимость услуги: 300 руб\.\n/, 'cost';
+            like $t, qr/Хост: host1\.domain\.ru\nЛогин: w_101\nПароль: enos1aer\n/,
+              'host, login and password of the web child';
+            $r = $s->req(POST => '/shm/v1/admin/test/clock', session => $admin,
+                json => { now => '2025-06-01 12:00:00' });
+            is $r->{status}, 200, 'test clock' or diag $r->{body};
+            $danuk = $s->login('danuk', 'danuk');
+            $admin = $s->login('admin', 'admin');
+            $s->req(PUT => '/shm/v1/admin/template', session => $admin, json => { id => 'fc',
+                data => '{{ user.id(1).pays.forecast.total }}|{{ user.id(40092).pays.forecast.total }}|{{ user.pays.forecast.total }}' });
+            $r = $s->req(GET => '/shm/v1/template/fc', session => $admin);
+            is $r->{body}, '0|1035.01|0', 'as admin: user 1 owes 0, 40092 1035.01';
+            $r = $s->req(GET => '/shm/v1/template/fc', session => $danuk);
+            is $r->{body}, '|1035.01|1035.01', 'as danuk: user 1 is not visible (D11), own forecast 1035.01';
+            $s->stop;
+        };
+    }
 }
 done_testing;
