@@ -5,10 +5,11 @@
  *   GET/POST/PUT/DELETE /test/http/echo (R3–R6): answers the request's
  *     argument map and method, [{"payload": <args>, "method": "POST"}]
  *     (a JSON body is the payload; a text body is payload.POSTDATA/PUTDATA);
- *   POST /admin/transport/mail/test (R140; a 500 in SHM, which has the
- *     working test in admin/mail_test.cgi): queues a test e-mail to the
- *     current user through the mail server server_id; `settings` (an object
- *     or its JSON text) overrides subject, message, to, … of the event.
+ *   POST /admin/transport/mail/test (R140; a 500 in SHM) and SHM's working
+ *     /shm/admin/mail_test.cgi (L8, which the admin SPA calls with the server
+ *     form): queue a test e-mail to the current user through the mail server
+ *     server_id; `settings` (an object or its JSON text) overrides subject,
+ *     message, to, … of the event.
  */
 #include "api.h"
 
@@ -86,4 +87,11 @@ static const struct route routes[] = {
       "Queue a test e-mail to the current user through mail server server_id"),     /* R140 */
 };
 
+/* L8: the admin SPA's "TEST MAIL" posts the server form here (api.md §12). */
+static const struct route legacy_routes[] = {
+    R("*", "/shm/admin/mail_test.cgi", AUTH_ADMIN, "server_id", api_mail_test, RF_HIDDEN, "admin",
+      "Queue a test e-mail (SHM's admin/mail_test.cgi)"),                            /* L8 */
+};
+
 const struct route_table api_transport_http_routes = ROUTE_TABLE(routes);
+const struct route_table api_transport_http_legacy_routes = ROUTE_TABLE(legacy_routes);

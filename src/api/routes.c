@@ -31,5 +31,6 @@ const size_t api_tables_count = ARRAY_SIZE(api_tables);
 const struct route_table *const legacy_tables[] = {
     &api_legacy_routes,
     &api_console_legacy_routes,
+    &api_transport_http_legacy_routes,
 };
 const size_t legacy_tables_count = ARRAY_SIZE(legacy_tables);

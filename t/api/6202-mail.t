@@ -1,5 +1,5 @@
 # The mail transport end to end (transports.md §3, spool.md §5.4, DECISIONS D9) and the admin
-# mail test (api.md R140), on both engines: an event bound to a server group with transport
+# mail test (api.md R140 and the legacy L8 /shm/admin/mail_test.cgi), on both engines: an event bound to a server group with transport
 # mail, a service order queues the task, `billd spool --once` delivers it to SmtpSink on
 # 127.0.0.1 with SMTP AUTH — recipient = the user's e-mail, subject from the template's
 # settings (RFC 2047, decoded here by Perl's Encode), sender name from config `mail`, the
@@ -124,6 +124,19 @@ for my $engine (engines()) {
             is $m[0]{body}, 'This is test message from SHM', 'the default message';
             my ($st) = task_history($id);
             is $st, 'SUCCESS', 'history SUCCESS';
+
+            # L8: what the admin SPA's TEST MAIL button posts (the server form)
+            $r = $S->req(POST => '/shm/admin/mail_test.cgi', %A, json => { server_id => $server,
+                host => '127.0.0.1:' . $sink->port, transport => 'mail',
+                settings => { user => 'mailer', password => 'Sm7p pass', to => 'spa@example.com' } });
+            is $r->{status}, 200, 'mail_test.cgi' or diag $r->{body};
+            $r = $S->req(POST => '/shm/admin/mail_test.cgi', session => $S->login('plainuser', 'Password1'),
+                json => { server_id => $server });
+            is $r->{status}, 403, 'mail_test.cgi: admins only';
+            run_spool();
+            @m = grep { $_->{rcpt}[0] eq 'spa@example.com' } $sink->messages;
+            is scalar @m, 1, 'the mail_test.cgi mail arrived';
+            is $m[0]{subject}, 'This is test subject from SHM', 'the default subject';
 
             $id = data0(ok_req(POST => '/admin/transport/mail/test',
                 { server_id => $server, settings => { to => 'reject-me@example.com' } },
