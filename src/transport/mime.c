@@ -126,8 +126,9 @@ static bool domain_valid(const char *s)
         if (c == '.' || c == '\0') {
             if (label == 0 || label > 63 || s[i - 1] == '-')
                 return false;
-            if (c == '\0')
-                return letters == label && label >= 2;
+            if (c == '\0') /* the top-level label: letters, or an IDN "xn--" label */
+                return label >= 2 && (letters == label ||
+                                      (label > 4 && !strncasecmp(s + i - label, "xn--", 4)));
             label = letters = 0;
             continue;
         }

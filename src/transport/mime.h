@@ -36,7 +36,8 @@ int mime_encode_words(struct buf *out, const char *s);
 /*
  * True for a plain addr-spec local@domain: local part of RFC 5322 atext and
  * dots (no leading, trailing or double dot), domain of letters, digits and
- * hyphens in dot-separated labels ending in a label of at least two letters.
+ * hyphens in dot-separated labels ending in a label of at least two letters
+ * or an IDN label "xn--…" (e.g. .xn--p1ai for .рф; IDNs must be punycoded).
  * No spaces, control characters, quotes, brackets or non-ASCII bytes.
  */
 bool mime_addr_valid(const char *addr);

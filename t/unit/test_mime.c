@@ -166,12 +166,14 @@ static void test_encode_words_short_and_empty(void **state)
 static void test_addr_valid(void **state)
 {
     const char *good[] = { "user@example.com", "a.b+tag@sub.example.org", "x_y-z@a-b.co",
-                           "o'neil@example.ru", "1@2.io" };
+                           "o'neil@example.ru", "1@2.io",
+                           "user@xn--80ak6aa92e.xn--p1ai" };
     const char *bad[] = { "", "user", "user@", "@example.com", "user@localhost", "a..b@ex.com",
                           ".a@ex.com", "a.@ex.com", "us er@ex.com", "user@ex ample.com",
                           "user@ex.com\r\nBcc: x@y.zz", "user@ex.com\n", "<user@ex.com>",
                           "user@-ex.com", "user@ex-.com", "user@ex..com", "user@ex.c0m",
-                          "\xd0\xb6@ex.com", "a\"b@ex.com", "a@b@ex.com", "user@ex.c" };
+                          "\xd0\xb6@ex.com", "a\"b@ex.com", "a@b@ex.com", "user@ex.c",
+                          "user@ex.xn--", "user@ex.co1", "user@\xd1\x80\xd1\x84.\xd1\x80\xd1\x84" };
     UNUSED(state);
     for (size_t i = 0; i < ARRAY_SIZE(good); i++)
         if (!mime_addr_valid(good[i]))
