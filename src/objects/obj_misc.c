@@ -600,6 +600,210 @@ static int m_random_b64url(struct obj *o, struct render_ctx *r, const struct tpl
     return put_str(out, s);
 }
 
+/* Digest of the first argument: which 0 = SHA-256, 1 = SHA-512; hex or raw bytes. */
+static int digest(const struct tpl_args *a, int which, bool hex, struct tpl_value *out)
+{
+    char *s = obj_arg_str(a, 0, NULL);
+    unsigned char d[crypto_hash_sha512_BYTES];
+    size_t n = which ? crypto_hash_sha512_BYTES : crypto_hash_sha256_BYTES;
+    const unsigned char *in = (const unsigned char *)(s ? s : "");
+    if (which)
+        crypto_hash_sha512(d, in, s ? strlen(s) : 0);
+    else
+        crypto_hash_sha256(d, in, s ? strlen(s) : 0);
+    free(s);
+    if (hex)
+        return hex_out(out, d, n);
+    *out = tpl_str((const char *)d, n);
+    return 0;
+}
+
+/* HMAC of (data, key): which 0 = SHA-256, 1 = SHA-512; hex or raw bytes. */
+static int hmac(const struct tpl_args *a, int which, bool hex, struct tpl_value *out)
+{
+    char *data = obj_arg_str(a, 0, NULL), *key = obj_arg_str(a, 1, NULL);
+    const unsigned char *dp = (const unsigned char *)(data ? data : "");
+    const unsigned char *kp = (const unsigned char *)(key ? key : "");
+    size_t dl = data ? strlen(data) : 0, kl = key ? strlen(key) : 0;
+    unsigned char d[crypto_auth_hmacsha512_BYTES];
+    size_t n;
+    if (which) {
+        crypto_auth_hmacsha512_state st;
+        crypto_auth_hmacsha512_init(&st, kp, kl);
+        crypto_auth_hmacsha512_update(&st, dp, dl);
+        crypto_auth_hmacsha512_final(&st, d);
+        n = crypto_auth_hmacsha512_BYTES;
+    } else {
+        crypto_auth_hmacsha256_state st;
+        crypto_auth_hmacsha256_init(&st, kp, kl);
+        crypto_auth_hmacsha256_update(&st, dp, dl);
+        crypto_auth_hmacsha256_final(&st, d);
+        n = crypto_auth_hmacsha256_BYTES;
+    }
+    free(data);
+    free(key);
+    if (hex)
+        return hex_out(out, d, n);
+    *out = tpl_str((const char *)d, n);
+    return 0;
+}
+
+#define DIGEST_FN(fname, call)                                                                \
+    static int fname(struct obj *o, struct render_ctx *r, const struct tpl_args *a,           \
+                     struct tpl_value *out, struct err *e)                                    \
+    {                                                                                         \
+        UNUSED(o), UNUSED(r), UNUSED(e);                                                      \
+        return call;                                                                          \
+    }
+DIGEST_FN(m_sha256, digest(a, 0, false, out))
+DIGEST_FN(m_sha512, digest(a, 1, false, out))
+DIGEST_FN(m_hmac_sha256, hmac(a, 0, false, out))
+DIGEST_FN(m_hmac_sha512, hmac(a, 1, false, out))
+DIGEST_FN(m_hmac_sha512_hex, hmac(a, 1, true, out))
+
+/* is_host(s): a DNS host name (labels of letters, digits and '-', at least one dot). */
+static int m_is_host(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                     struct tpl_value *out, struct err *e)
+{
+    UNUSED(o), UNUSED(r), UNUSED(e);
+    char *s = obj_arg_str(a, 0, NULL);
+    bool ok = s && *s && strlen(s) <= 253 && strchr(s, '.');
+    size_t label = 0;
+    for (const char *p = s; ok && *p; p++) {
+        if (*p == '.') {
+            ok = label > 0 && p[-1] != '-';
+            label = 0;
+        } else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                   (*p >= '0' && *p <= '9') || (*p == '-' && label > 0)) {
+            ok = ++label <= 63;
+        } else {
+            ok = false;
+        }
+    }
+    ok = ok && label > 0;
+    free(s);
+    *out = tpl_int(ok);
+    return 0;
+}
+
+/* jwt_decode(token): the payload (second part) decoded, without verifying the signature. */
+static int m_jwt_decode(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                        struct tpl_value *out, struct err *e)
+{
+    UNUSED(o), UNUSED(r), UNUSED(e);
+    char *t = obj_arg_str(a, 0, NULL);
+    char *dot1 = t ? strchr(t, '.') : NULL, *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    if (!dot2) {
+        free(t);
+        return TPL_DECLINED;
+    }
+    *dot2 = '\0';
+    struct tpl_value part = tpl_cstr(dot1 + 1);
+    struct tpl_value bin = b64_decode(&part, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    size_t n = 0;
+    const char *p = bin.type == TPL_STR ? tpl_str_data(&bin, &n) : NULL;
+    json_t *j = p ? json_loadb(p, n, 0, NULL) : NULL;
+    *out = j ? obj_from_json(j) : tpl_undef();
+    json_decref(j);
+    tpl_value_drop(&bin);
+    tpl_value_drop(&part);
+    free(t);
+    return 0;
+}
+
+/* ---- list utilities ---- */
+
+/* The list argument at 0 (borrowed), or NULL. */
+static const struct tpl_value *list_arg(const struct tpl_args *a)
+{
+    const struct tpl_value *l = tpl_args_at(a, 0);
+    return l && l->type == TPL_LIST ? l : NULL;
+}
+
+static int m_pluck(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                   struct tpl_value *out, struct err *e)
+{
+    UNUSED(o), UNUSED(r), UNUSED(e);
+    const struct tpl_value *l = list_arg(a);
+    char *field = obj_arg_str(a, 1, NULL);
+    *out = tpl_list_new();
+    for (size_t i = 0; l && field && i < tpl_list_len(l); i++) {
+        const struct tpl_value *it = tpl_list_at(l, i);
+        const struct tpl_value *v =
+            it->type == TPL_HASH ? tpl_hash_get(it, field, strlen(field)) : NULL;
+        tpl_list_push(out, v ? tpl_value_ref(v) : tpl_undef());
+    }
+    free(field);
+    return 0;
+}
+
+static int m_first(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                   struct tpl_value *out, struct err *e)
+{
+    UNUSED(o), UNUSED(r), UNUSED(e);
+    const struct tpl_value *l = list_arg(a);
+    const struct tpl_value *v = l ? tpl_list_at(l, 0) : tpl_args_at(a, 0);
+    *out = v ? tpl_value_ref(v) : tpl_undef();
+    return 0;
+}
+
+/* uniq(list) / uniq_by_key(list, key): first occurrences by printed value (or key). */
+static int uniq(const struct tpl_args *a, bool by_key, struct tpl_value *out)
+{
+    const struct tpl_value *l = list_arg(a);
+    char *key = by_key ? obj_arg_str(a, 1, NULL) : NULL;
+    struct tpl_value seen = tpl_hash_new();
+    *out = tpl_list_new();
+    for (size_t i = 0; l && i < tpl_list_len(l); i++) {
+        const struct tpl_value *it = tpl_list_at(l, i), *kv = it;
+        if (key)
+            kv = it->type == TPL_HASH ? tpl_hash_get(it, key, strlen(key)) : NULL;
+        struct buf b;
+        buf_init(&b, 0);
+        if (kv)
+            tpl_value_print(kv, &b);
+        if (!tpl_hash_get(&seen, b.data, b.len)) {
+            tpl_hash_set(&seen, b.data, b.len, tpl_int(1));
+            tpl_list_push(out, tpl_value_ref(it));
+        }
+        buf_free(&b);
+    }
+    tpl_value_drop(&seen);
+    free(key);
+    return 0;
+}
+
+static int m_uniq(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                  struct tpl_value *out, struct err *e)
+{
+    UNUSED(o), UNUSED(r), UNUSED(e);
+    return uniq(a, false, out);
+}
+
+static int m_uniq_by_key(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                         struct tpl_value *out, struct err *e)
+{
+    UNUSED(o), UNUSED(r), UNUSED(e);
+    return uniq(a, true, out);
+}
+
+/* any/all/none/notall(list): truth of the elements. */
+static int truths(const struct tpl_args *a, int which, struct tpl_value *out)
+{
+    const struct tpl_value *l = list_arg(a);
+    size_t n = l ? tpl_list_len(l) : 0, t = 0;
+    for (size_t i = 0; i < n; i++)
+        t += tpl_value_truth(tpl_list_at(l, i));
+    bool v = which == 0 ? t > 0 : which == 1 ? t == n : which == 2 ? t == 0 : t < n;
+    *out = tpl_int(v);
+    return 0;
+}
+
+DIGEST_FN(m_any, truths(a, 0, out))
+DIGEST_FN(m_all, truths(a, 1, out))
+DIGEST_FN(m_none, truths(a, 2, out))
+DIGEST_FN(m_notall, truths(a, 3, out))
+
 static const struct obj_method misc_methods[] = {
     { "now", m_now },
     { "passgen", m_passgen },
@@ -634,6 +838,21 @@ static const struct obj_method misc_methods[] = {
     { "sum_period", m_sum_period },
     { "random_base64url", m_random_b64url },
     { "get_random_value", m_random_b64url },
+    { "sha256", m_sha256 },
+    { "sha512", m_sha512 },
+    { "hmac_sha256", m_hmac_sha256 },
+    { "hmac_sha512", m_hmac_sha512 },
+    { "hmac_sha512_hex", m_hmac_sha512_hex },
+    { "is_host", m_is_host },
+    { "jwt_decode", m_jwt_decode },
+    { "pluck", m_pluck },
+    { "first", m_first },
+    { "uniq", m_uniq },
+    { "uniq_by_key", m_uniq_by_key },
+    { "any", m_any },
+    { "all", m_all },
+    { "none", m_none },
+    { "notall", m_notall },
     { NULL, NULL },
 };
 

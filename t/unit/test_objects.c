@@ -178,6 +178,19 @@ static const struct vec user_vectors[] = {
     { "{{ misc.hmac_sha256_hex('data', 'key') }}",
       "5031fe3d989c6d1537a013fa6e739da23463fdaec3b70137d828e36ace221bd0" },
     { "{{ misc.is_email('a@b.cd') }}{{ misc.is_email('a@b') }}", "10" },
+    { "{{ misc.encode_base64(misc.sha256('abc')) }}", "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=" },
+    { "{{ misc.hmac_sha512_hex('data', 'key') }}",
+      "3c5953a18f7303ec653ba170ae334fafa08e3846f2efe317b87efce82376253cb52a8c31ddcde5a3a2eee183c2b34cb9"
+      "1f85e64ddbc325f7692b199473579c58" },
+    { "{{ misc.is_host('vpn.example.com') }}{{ misc.is_host('bad_host.com') }}{{ misc.is_host('-a.b') }}"
+      "{{ misc.is_host('localhost') }}", "1000" },
+    { "{{ j = misc.jwt_decode('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMiLCJuIjoyfQ.sig'); j.sub _ '/' _ j.n }}",
+      "123/2" },
+    { "{{ misc.pluck([{a = 1}, {a = 2}, {b = 3}], 'a').join(',') }}|{{ misc.uniq([1, 2, 1, '2', 3]).join(',') }}|"
+      "{{ misc.uniq_by_key([{k = 1, v = 'a'}, {k = 1, v = 'b'}, {k = 2, v = 'c'}], 'k').pluck('v').join(',') }}|"
+      "{{ misc.first([7, 8]) }}|{{ misc.any([0, 1]) }}{{ misc.all([0, 1]) }}{{ misc.none([0, 0]) }}"
+      "{{ misc.notall([1, 1]) }}",
+      "1,2,|1,2,3|a,c|7|1010" },
     { "{{ STATUS_ACTIVE }}|{{ STATUS_WAIT_FOR_PAY }}|{{ EVENT_BLOCK_FORCE }}|{{ SUCCESS }}"
       "{{ FAIL }}[{{ STUCK }}]|{{ TASK_STUCK }}|{{ CLIENT_JUR }}|{{ response.test_data }}",
       "ACTIVE|NOT PAID|BLOCK FORCE|10[]|STUCK|1|1" },
