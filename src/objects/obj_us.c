@@ -568,14 +568,14 @@ static const struct obj_method us_methods[] = {
 
 const struct obj_kind obj_us_kind = { "Core::UserService", us_methods, us_load };
 
-/* `us` / `us(usi)`: the bound user service, or usi when visible. */
+/* `us` / `us(usi)`: the bound user service (else the task's), or usi when visible. */
 static int fn_us(void *self, struct tpl_ctx *cx, const struct tpl_args *a, struct tpl_value *out,
                  struct err *e)
 {
     UNUSED(self);
     UNUSED(e);
     struct render_ctx *r = obj_ctx(cx);
-    int64_t usi = r->usi;
+    int64_t usi = r->usi ? r->usi : r->task ? r->task->usi : 0;
     obj_arg_int(a, 0, NULL, &usi);
     *out = obj_us_value(r, usi);
     return 0;

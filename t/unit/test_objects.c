@@ -432,6 +432,12 @@ static void test_task(void **state)
     src = "ok";
     OK(render_text(&r, "t", src, strlen(src), &out, &e));
     assert_null(r.answer);
+    /* us defaults to the task's user service when the caller binds none */
+    struct render_ctx r3 = { .db = db, .user_id = DANUK, .task = &t };
+    buf_reset(&out);
+    src = "{{ us.id }}";
+    OK(render_text(&r3, "t", src, strlen(src), &out, &e));
+    assert_string_equal(out.data, "1099");
     /* outside a task there is no task object */
     struct render_ctx r2 = { .db = db, .user_id = DANUK };
     buf_reset(&out);
