@@ -3,7 +3,8 @@
 # transport http, a service order queues the task, `billd spool --once` runs it against
 # HttpPeer on 127.0.0.1 — URL and body rendered as the user with us/event_name, user agent
 # SHM, headers from the server settings; 2xx → SUCCESS (us ACTIVE); 404 → SUCCESS with the
-# error (no retry); 503 → FAIL (retried, the task stays); a task that posts to billd's own
+# error (no retry); 503 → FAIL (retried, the task stays); storage_save_key keeps the answer
+# in the user's storage; a task that posts to billd's own
 # /shm/v1/test/http/echo gets its body back.
 use strict;
 use warnings;
@@ -126,6 +127,20 @@ for my $engine (engines()) {
             is $resp->{message}, 'successful', 'message';
             is $resp->{response}{hello}, 'мир', 'the JSON answer';
             is $resp->{request}{method}, 'post', 'request method';
+        };
+
+        subtest 'storage_save_key: the answer in the user storage, linked to the us' => sub {
+            http_group('http-store', $peer->url('/json/store'), { storage_save_key => 'panel_answer' });
+            my ($uid, $usi) = order_one('http-store', 'http-store-user');
+            run_spool();
+            is us_status($usi), 'ACTIVE', 'the service is ACTIVE';
+            is one("SELECT user_service_id FROM storage WHERE user_id = $uid AND name = 'panel_answer'"),
+                $usi, 'entry linked to the user service';
+            my $r = $S->req(GET => '/shm/v1/storage/manage/panel_answer', %A,
+                query => { user_id => $uid });
+            is $r->{status}, 200, 'read back' or diag $r->{body};
+            my $saved = eval { $JSON->decode($r->{body}) } // {};
+            is $saved->{path}, '/json/store', 'the saved answer';
         };
 
         subtest '404: SUCCESS with the error, not retried (D9)' => sub {
