@@ -108,7 +108,6 @@ void peer_clear(const struct peer *p)
 
 void peer_stop(struct peer *p)
 {
-    char path[160];
     if (p->pid > 0) {
         kill(p->pid, SIGTERM);
         waitpid(p->pid, NULL, 0);
@@ -116,9 +115,16 @@ void peer_stop(struct peer *p)
     }
     if (!p->dir[0])
         return;
-    peer_clear(p);
-    snprintf(path, sizeof(path), "%s/port", p->dir);
-    unlink(path);
+    DIR *d = opendir(p->dir); /* records, the port file, TLS certificate and key */
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char path[sizeof(p->dir) + sizeof(de->d_name) + 1];
+        snprintf(path, sizeof(path), "%s/%s", p->dir, de->d_name);
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
     rmdir(p->dir);
     p->dir[0] = '\0';
 }
