@@ -64,6 +64,8 @@ struct ssh_run {
     bool has_input;
     int ret_code;
     json_t *extra;        /* keys added to the response (host_key), owned */
+    bool literal;         /* cmd/stdin are final text, not templates (ssh_exec) */
+    struct buf *capture;  /* when set, receives the raw command output (ssh_exec) */
 };
 
 static int64_t mono_ns(void)
@@ -325,7 +327,14 @@ static enum task_result prepare_command(struct ssh_run *run, const char *shell, 
     buf_init(&out, SSH_SCRIPT_MAX);
     buf_init(&line, 0);
     env_prefix(&line, run->x->task);
-    if (cmd) {
+    if (cmd && run->literal) {
+        buf_puts(&out, cmd);
+        if (in)
+            buf_puts(&run->input, in);
+        run->has_input = in != NULL;
+        buf_printf(&line, "%s -c ", shell);
+        shell_quote(&line, out.data);
+    } else if (cmd) {
         rc = render_text(&r, "ssh:cmd", cmd, strlen(cmd), &out, e);
         if (rc == 0 && in) {
             rc = render_text(&r, "ssh:stdin", in, strlen(in), &run->input, e);
@@ -400,6 +409,8 @@ static void sink_flush(struct out_sink *k, size_t upto)
 
 static void sink_feed(struct out_sink *k, const char *data, size_t n)
 {
+    if (k->run->capture)
+        buf_append(k->run->capture, data, n); /* past its limit the rest is dropped */
     buf_append(&k->pending, data, n);
     char *nl = memrchr(k->pending.data, '\n', k->pending.len);
     if (nl)
@@ -882,9 +893,12 @@ static json_t *make_response(struct ssh_run *run, const char *error)
     return r;
 }
 
-static enum task_result send_task(const struct task_ctx *x, json_t **response)
+/* One execution: run is prepared by the caller (x, literal, capture). */
+static enum task_result execute(struct ssh_run *r, json_t **response)
 {
-    struct ssh_run run = { .x = x, .ret_code = -1 };
+    struct ssh_run run = *r;
+    run.ret_code = -1;
+    const struct task_ctx *x = run.x;
     struct err e = { 0 };
     const char *shell = "bash";
     bool skip = false;
@@ -924,7 +938,43 @@ out:
     buf_free(&run.input);
     json_decref(run.settings);
     json_decref(run.extra);
+    r->ret_code = run.ret_code;
+    r->pipeline_id = run.pipeline_id;
     return result;
+}
+
+static enum task_result send_task(const struct task_ctx *x, json_t **response)
+{
+    struct ssh_run run = { .x = x };
+    return execute(&run, response);
+}
+
+int ssh_exec(struct db *db, const struct config *cfg, int64_t user_id, const json_t *settings,
+             struct ssh_exec_result *out, struct err *e)
+{
+    struct spool_task t = { .user_id = user_id, .token = "", .name = "EXEC",
+                            .settings = settings };
+    struct task_ctx x = { .db = db, .cfg = cfg, .task = &t };
+    struct buf capture;
+    struct console_chunk ch = { 0 };
+    buf_init(&capture, SSH_EXEC_OUTPUT_MAX);
+    struct ssh_run run = { .x = &x, .literal = true, .capture = &capture };
+    memset(out, 0, sizeof(*out));
+    out->result = execute(&run, &out->response);
+    out->ret_code = run.ret_code;
+    out->pipeline_id = run.pipeline_id;
+    out->output = buf_detach(&capture, NULL);
+    int rc = run.pipeline_id ? console_read(db, run.pipeline_id, 1, &ch, e) : 0;
+    out->logs = ch.text ? ch.text : xstrdup("");
+    return rc;
+}
+
+void ssh_exec_result_free(struct ssh_exec_result *r)
+{
+    json_decref(r->response);
+    free(r->logs);
+    free(r->output);
+    memset(r, 0, sizeof(*r));
 }
 
 const struct transport transport_ssh = { "ssh", send_task };

@@ -475,6 +475,38 @@ static void test_auto_escape(void **state)
     outcome_free(&o);
 }
 
+static void test_exec(void **state)
+{
+    struct db *db = db_of(state);
+    struct err e = { 0 };
+    struct ssh_exec_result r;
+    char *set = xasprintf("{\"host\":\"%s@127.0.0.1\",\"port\":%d,\"key_id\":7,"
+                          "\"cmd\":\"echo '{{ as is }}'; echo '<x>'; cat\",\"stdin\":\"in\"}",
+                          g_user, g_port);
+    json_t *settings = json_loads(set, 0, NULL);
+    assert_int_equal(ssh_exec(db, &g_cfg, 1, settings, &r, &e), 0);
+    assert_int_equal(r.result, TASK_SUCCESS);
+    assert_int_equal(r.ret_code, 0);
+    assert_string_equal(r.output, "{{ as is }}\n<x>\nin"); /* not rendered again */
+    assert_contains(r.logs, "\n{{ as is }}\n&lt;x&gt;\nin\n<font color=green>DONE</font>\n");
+    assert_true(r.pipeline_id > 0);
+    assert_int_equal(json_integer_value(json_object_get(r.response, "pipeline_id")), r.pipeline_id);
+    ssh_exec_result_free(&r);
+    json_decref(settings);
+    free(set);
+
+    set = xasprintf("{\"host\":\"%s@127.0.0.1\",\"port\":%d,\"key_id\":7,\"cmd\":\"exit 4\"}",
+                    g_user, g_port);
+    settings = json_loads(set, 0, NULL);
+    assert_int_equal(ssh_exec(db, &g_cfg, 1, settings, &r, &e), 0);
+    assert_int_equal(r.result, TASK_FAIL);
+    assert_int_equal(r.ret_code, 4);
+    assert_string_equal(r.output, "");
+    ssh_exec_result_free(&r);
+    json_decref(settings);
+    free(set);
+}
+
 static void test_stdin(void **state)
 {
     char *set = xasprintf("{\"cmd\":\"cat > %s/in.txt\",\"stdin\":\"line one\\nline two\"}",
@@ -761,6 +793,7 @@ static const struct {
     { "env_and_quoting", test_env_and_quoting },
     { "stdin", test_stdin },
     { "auto_escape", test_auto_escape },
+    { "exec", test_exec },
     { "template", test_template },
     { "nothing_to_do", test_nothing_to_do },
     { "bad_settings", test_bad_settings },
