@@ -35,7 +35,7 @@
     "s.id, s.user_id, s.user_service_id, s.event, s.settings, s.prio, s.status, s.created, " \
     "s.executed, s.delayed, s.token, s.attempts, s.claimed_by, s.history_id"
 
-/* The claim SELECT for db's engine ($1 now, $2 node, $3 jobs mode, $4 kind path, $5 name path). */
+/* The claim SELECT for db's engine ($1 now, $2 node, $3 jobs mode, $4 kind path, $5 name path, $6 limit). */
 static char *claim_sql(struct db *db)
 {
     struct buf b, kind, name;
@@ -58,7 +58,7 @@ static char *claim_sql(struct db *db)
                " (SELECT 1 FROM user_services c JOIN spool k ON k.user_service_id ="
                " c.user_service_id WHERE c.parent = s.user_service_id AND k.id < s.id"
                " AND k.status NOT IN ('STUCK', 'PAUSED')))"
-               " ORDER BY s.prio, s.id LIMIT 1%s",
+               " ORDER BY s.prio, s.id LIMIT $6%s",
                kind.data, name.data, pg ? " FOR UPDATE OF s SKIP LOCKED" : "");
     buf_free(&kind);
     buf_free(&name);
@@ -96,29 +96,29 @@ static json_t *load_json(const char *s, bool object)
     return v;
 }
 
-/* Fills c from row 0 of the claim SELECT. */
-static void claim_fill(struct spool_claim *c, const struct db_result *r, int64_t now)
+/* Fills c from row `row` of the claim SELECT. */
+static void claim_fill(struct spool_claim *c, const struct db_result *r, int row, int64_t now)
 {
     memset(c, 0, sizeof(*c));
-    c->event = load_json(db_result_get(r, 0, "event"), true);
-    c->settings = load_json(db_result_get(r, 0, "settings"), true);
-    const char *tok = db_result_get(r, 0, "token");
+    c->event = load_json(db_result_get(r, row, "event"), true);
+    c->settings = load_json(db_result_get(r, row, "settings"), true);
+    const char *tok = db_result_get(r, row, "token");
     if (tok && *tok)
         snprintf(c->token, sizeof(c->token), "%s", tok);
     else
         spool_token_new(c->token);
     snprintf(c->name, sizeof(c->name), "%s",
              json_string_value(json_object_get(c->event, "name")) ?: "");
-    c->prio = db_result_get_int(r, 0, "prio");
+    c->prio = db_result_get_int(r, row, "prio");
     c->started = now;
     struct spool_task *t = &c->task;
-    t->id = db_result_get_int(r, 0, "id");
-    t->user_id = db_result_get_int(r, 0, "user_id");
-    t->usi = db_result_get_int(r, 0, "user_service_id");
+    t->id = db_result_get_int(r, row, "id");
+    t->user_id = db_result_get_int(r, row, "user_id");
+    t->usi = db_result_get_int(r, row, "user_service_id");
     json_t *us = json_object_get(c->settings, "user_service_id");
     if (!t->usi && json_is_integer(us))
         t->usi = json_integer_value(us);
-    t->attempt = (int)db_result_get_int(r, 0, "attempts") + 1;
+    t->attempt = (int)db_result_get_int(r, row, "attempts") + 1;
     t->token = c->token;
     t->name = c->name;
     t->event = c->event;
@@ -165,19 +165,19 @@ static int history_interrupted(struct db *db, int64_t hid, int64_t now, struct e
 
 /* Writes the claim: history row, then the spool row's claim columns. */
 static int claim_write(struct db *db, const struct spool_opts *o, const struct db_result *r,
-                       struct spool_claim *c, int64_t now, struct err *e)
+                       int row, struct spool_claim *c, int64_t now, struct err *e)
 {
     int rc = 0;
-    if (db_result_get(r, 0, "claimed_by")) /* an expired lease of another node */
-        rc = history_interrupted(db, db_result_get_int(r, 0, "history_id"), now, e);
+    if (db_result_get(r, row, "claimed_by")) /* an expired lease of another node */
+        rc = history_interrupted(db, db_result_get_int(r, row, "history_id"), now, e);
     char *resp = history_response(o->node, now, 0, NULL, NULL);
     struct db_value h[] = { DB_INT(c->task.id), DB_INT(c->task.user_id),
                             c->task.usi ? DB_INT(c->task.usi) : DB_NULL, DB_TEXT(resp),
-                            DB_TEXT(db_result_get(r, 0, "event")), DB_INT(c->prio),
-                            DB_TEXT(db_result_get(r, 0, "status")), DB_INT(now),
-                            DB_TEXT(db_result_get(r, 0, "executed")),
-                            DB_INT(db_result_get_int(r, 0, "delayed")),
-                            DB_TEXT(db_result_get(r, 0, "settings")), DB_TEXT(c->token),
+                            DB_TEXT(db_result_get(r, row, "event")), DB_INT(c->prio),
+                            DB_TEXT(db_result_get(r, row, "status")), DB_INT(now),
+                            DB_TEXT(db_result_get(r, row, "executed")),
+                            DB_INT(db_result_get_int(r, row, "delayed")),
+                            DB_TEXT(db_result_get(r, row, "settings")), DB_TEXT(c->token),
                             DB_INT(c->task.attempt), DB_TEXT(o->node) };
     struct db_result *hr = NULL;
     if (rc == 0)
@@ -227,43 +227,77 @@ static int usi_busy(struct db *db, const struct spool_claim *c, int64_t now, boo
     return rc;
 }
 
-int spool_claim(struct db *db, const struct spool_opts *o, int64_t now, struct spool_claim *out,
-                bool *got, struct err *e)
+/* True when usi (not 0) is held by one of the n claims already in out (CHANGED excepted). */
+static bool usi_in_batch(const struct spool_claim *out, int n, const struct spool_claim *c)
+{
+    if (!c->task.usi || !strcmp(c->name, USVC_CHANGED))
+        return false;
+    for (int i = 0; i < n; i++)
+        if (out[i].task.usi == c->task.usi && strcmp(out[i].name, USVC_CHANGED) != 0)
+            return true;
+    return false;
+}
+
+/*
+ * One SELECT of up to max - *n candidates inside the open transaction; claims
+ * them in order into out[*n..], skipping a second task of a us in the batch
+ * and (PostgreSQL) a us that got a running task meanwhile. *skipped tells
+ * whether any candidate was skipped.
+ */
+static int claim_rows(struct db *db, struct db_value *p, const struct spool_opts *o, int64_t now,
+                      struct spool_claim *out, int max, int *n, bool *skipped, struct err *e)
+{
+    struct db_result *r = NULL;
+    p[5] = DB_INT(max - *n);
+    *skipped = false;
+    int rc = db_query(db, claim_sql_cached(db), p, 6, &r, e);
+    for (int row = 0; rc == 0 && row < db_result_rows(r) && *n < max; row++) {
+        struct spool_claim *c = &out[*n];
+        bool busy = false;
+        claim_fill(c, r, row, now);
+        if (!(busy = usi_in_batch(out, *n, c)))
+            rc = usi_busy(db, c, now, &busy, e);
+        if (rc == 0 && !busy && (rc = claim_write(db, o, r, row, c, now, e)) == 0)
+            (*n)++;
+        else
+            spool_claim_free(c);
+        *skipped = *skipped || busy;
+    }
+    db_result_free(r);
+    return rc;
+}
+
+int spool_claim_batch(struct db *db, const struct spool_opts *o, int64_t now,
+                      struct spool_claim *out, int max, int *n, struct err *e)
 {
     char *kind = db_json_path(db, "kind"), *name = db_json_path(db, "name");
     struct db_value p[] = { DB_INT(now), DB_TEXT(o->node), DB_INT(o->jobs), DB_TEXT(kind),
-                            DB_TEXT(name) };
-    *got = false;
+                            DB_TEXT(name), DB_INT(max) };
+    bool skipped = true;
+    *n = 0;
     int rc = db_begin(db, true, e);
-    for (int tries = 0; rc == 0 && tries < 16; tries++) {
-        struct db_result *r = NULL;
-        bool busy = false;
-        rc = db_query(db, claim_sql_cached(db), p, 5, &r, e);
-        if (rc == 0 && db_result_rows(r) == 0) {
-            db_result_free(r);
-            break;
-        }
-        if (rc == 0) {
-            claim_fill(out, r, now);
-            rc = usi_busy(db, out, now, &busy, e);
-        }
-        if (rc == 0 && !busy && (rc = claim_write(db, o, r, out, now, e)) == 0)
-            *got = true;
-        db_result_free(r);
-        if (rc || *got)
-            break;
-        spool_claim_free(out); /* the us got a running task meanwhile: look again */
-    }
+    /* a skipped us may hide runnable tasks behind it: look again (the SELECT sees our claims) */
+    for (int tries = 0; rc == 0 && skipped && *n < max && tries < 16; tries++)
+        rc = claim_rows(db, p, o, now, out, max, n, &skipped, e);
     free(kind);
     free(name);
-    if (rc == 0 && *got)
+    if (rc == 0 && *n)
         rc = db_commit(db, e);
     else
         db_rollback(db);
-    if (rc && *got) {
-        spool_claim_free(out);
-        *got = false;
-    }
+    for (int i = 0; rc && i < *n; i++)
+        spool_claim_free(&out[i]);
+    if (rc)
+        *n = 0;
+    return rc;
+}
+
+int spool_claim(struct db *db, const struct spool_opts *o, int64_t now, struct spool_claim *out,
+                bool *got, struct err *e)
+{
+    int n = 0;
+    int rc = spool_claim_batch(db, o, now, out, 1, &n, e);
+    *got = n == 1;
     return rc;
 }
 
@@ -401,14 +435,13 @@ static int claim_held(struct db *db, const struct spool_opts *o, const struct sp
     return rc;
 }
 
-int spool_finish(struct db *db, const struct spool_opts *o, struct spool_claim *c,
-                 enum task_result r, const json_t *data, int64_t now, struct err *e)
+/* Records one outcome inside the open transaction. */
+static int finish_in_tx(struct db *db, const struct spool_opts *o, struct spool_claim *c,
+                        enum task_result r, const json_t *data, int64_t now, struct err *e)
 {
     bool held = false;
     const char *hstatus = "FAIL";
-    int rc = db_begin(db, true, e);
-    if (rc == 0)
-        rc = claim_held(db, o, c, &held, e);
+    int rc = claim_held(db, o, c, &held, e);
     if (rc == 0 && held && r == TASK_SUCCESS)
         rc = success_us(db, c, e);
     if (rc == 0 && held)
@@ -424,11 +457,39 @@ int spool_finish(struct db *db, const struct spool_opts *o, struct spool_claim *
                      " WHERE id = $4",
                      p, 4, NULL, e);
     free(resp);
-    if (rc == 0)
-        rc = db_commit(db, e);
-    else
-        db_rollback(db);
     return rc;
+}
+
+int spool_finish_batch(struct db *db, const struct spool_opts *o, struct spool_claim *c,
+                       const enum task_result *r, json_t *const *data, int n, int64_t now,
+                       struct err *e)
+{
+    int rc = db_begin(db, true, e);
+    for (int i = 0; rc == 0 && i < n; i++)
+        rc = finish_in_tx(db, o, &c[i], r[i], data[i], now, e);
+    if (rc == 0)
+        return db_commit(db, e);
+    db_rollback(db);
+    if (n == 1 || rc == ERR_IO)
+        return rc;
+    /* one outcome failed to record: record the others alone, so only that one waits */
+    int first = 0;
+    for (int i = 0; i < n; i++) {
+        struct err ei = { 0 };
+        int rci = spool_finish_batch(db, o, &c[i], &r[i], &data[i], 1, now, &ei);
+        if (rci && !first) {
+            first = rci;
+            *e = ei;
+        }
+    }
+    return first;
+}
+
+int spool_finish(struct db *db, const struct spool_opts *o, struct spool_claim *c,
+                 enum task_result r, const json_t *data, int64_t now, struct err *e)
+{
+    json_t *d = (json_t *)data;
+    return spool_finish_batch(db, o, c, &r, &d, 1, now, e);
 }
 
 /* ---- recovery ---- */

@@ -167,34 +167,76 @@ static void sleep_ms(int ms)
         ;
 }
 
-int spool_run_one(struct db *db, const struct config *cfg, const struct spool_opts *o,
-                  int pause_ms, bool *did, struct err *e)
+/* Executes claim c with the worker's connection left outside any transaction. */
+static enum task_result execute_claimed(struct db *db, const struct config *cfg,
+                                        struct spool_claim *c, json_t **data)
 {
-    struct spool_claim c;
-    json_t *data = NULL;
-    int rc = spool_claim(db, o, time_now(), &c, did, e);
-    if (rc || !*did)
-        return rc;
-    spool_set_current_task(c.task.id);
-    enum task_result r = spool_execute(db, cfg, &c, &data);
+    spool_set_current_task(c->task.id);
+    enum task_result r = spool_execute(db, cfg, c, data);
     if (db_in_tx(db)) { /* an executor must not leave a transaction open */
-        log_error("spool executor left a transaction open", "task=%lld", (long long)c.task.id);
+        log_error("spool executor left a transaction open", "task=%lld", (long long)c->task.id);
         db_rollback(db);
     }
+    spool_set_current_task(0);
     spool_committed(); /* tasks the executor created and committed */
-    if (pause_ms > 0)
-        sleep_ms(pause_ms);
+    log_debug("spool task executed", "task=%lld result=%d attempt=%d", (long long)c->task.id,
+              (int)r, c->task.attempt);
+    return r;
+}
+
+/* Records the outcomes, retrying a busy database a few times. */
+static int finish_all(struct db *db, const struct spool_opts *o, struct spool_claim *c,
+                      const enum task_result *r, json_t *const *data, int n, struct err *e)
+{
+    int rc = 0;
     for (int i = 0; i < 5; i++) {
-        rc = spool_finish(db, o, &c, r, data, time_now(), e);
-        if (rc == 0 || rc != ERR_BUSY)
+        rc = spool_finish_batch(db, o, c, r, data, n, time_now(), e);
+        if (rc != ERR_BUSY)
             break;
         sleep_ms(200);
     }
-    spool_set_current_task(0);
-    spool_committed();
-    log_debug("spool task done", "task=%lld result=%d attempt=%d", (long long)c.task.id, (int)r,
-              c.task.attempt);
-    json_decref(data);
-    spool_claim_free(&c);
+    spool_committed(); /* tasks the finish queued (a parent's commands, …) */
+    return rc;
+}
+
+int spool_run_batch(struct db *db, const struct config *cfg, const struct spool_opts *o,
+                    int batch, int pause_ms, int *done, struct err *e)
+{
+    struct spool_claim one[1], *c = one;
+    enum task_result r1[1], *r = r1;
+    json_t *d1[1], **data = d1;
+    if (batch < 1 || batch > SPOOL_BATCH_MAX)
+        batch = 1;
+    if (batch > 1) {
+        c = xcalloc((size_t)batch, sizeof(*c));
+        r = xcalloc((size_t)batch, sizeof(*r));
+        data = xcalloc((size_t)batch, sizeof(*data));
+    }
+    int n = 0, rc = spool_claim_batch(db, o, time_now(), c, batch, &n, e);
+    for (int i = 0; i < n; i++)
+        r[i] = execute_claimed(db, cfg, &c[i], &data[i]);
+    if (n && pause_ms > 0)
+        sleep_ms(pause_ms);
+    if (n)
+        rc = finish_all(db, o, c, r, data, n, e);
+    for (int i = 0; i < n; i++) {
+        json_decref(data[i]);
+        spool_claim_free(&c[i]);
+    }
+    if (c != one) {
+        free(c);
+        free(r);
+        free(data);
+    }
+    *done = n;
+    return rc;
+}
+
+int spool_run_one(struct db *db, const struct config *cfg, const struct spool_opts *o,
+                  int pause_ms, bool *did, struct err *e)
+{
+    int n = 0;
+    int rc = spool_run_batch(db, cfg, o, 1, pause_ms, &n, e);
+    *did = n > 0;
     return rc;
 }

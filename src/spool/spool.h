@@ -107,6 +107,13 @@ struct spool_claim {
 int spool_claim(struct db *db, const struct spool_opts *o, int64_t now, struct spool_claim *out,
                 bool *got, struct err *e);
 void spool_claim_free(struct spool_claim *c);
+/*
+ * Claims up to max tasks (each chosen as spool_claim would, seeing the ones
+ * already claimed) in one transaction: out[0..*n). Returns 0 or an error
+ * (then nothing is claimed).
+ */
+int spool_claim_batch(struct db *db, const struct spool_opts *o, int64_t now,
+                      struct spool_claim *out, int max, int *n, struct err *e);
 
 /*
  * Records the outcome of a claimed task (spool.md §5.5, D9) in one write
@@ -115,6 +122,13 @@ void spool_claim_free(struct spool_claim *c);
  */
 int spool_finish(struct db *db, const struct spool_opts *o, struct spool_claim *c,
                  enum task_result r, const json_t *data, int64_t now, struct err *e);
+/*
+ * The outcomes of n claims in one transaction; when one cannot be recorded
+ * the others are recorded alone and the first error is returned.
+ */
+int spool_finish_batch(struct db *db, const struct spool_opts *o, struct spool_claim *c,
+                       const enum task_result *r, json_t *const *data, int n, int64_t now,
+                       struct err *e);
 
 /*
  * Crash recovery (D10): releases the claims of node (NULL = every claim, the
@@ -141,6 +155,13 @@ enum task_result spool_execute(struct db *db, const struct config *cfg, struct s
  */
 int spool_run_one(struct db *db, const struct config *cfg, const struct spool_opts *o,
                   int pause_ms, bool *did, struct err *e);
+/*
+ * The same for up to batch tasks (1..SPOOL_BATCH_MAX): one claim transaction,
+ * the executions in order, one finish transaction. *done receives the count.
+ */
+#define SPOOL_BATCH_MAX 256
+int spool_run_batch(struct db *db, const struct config *cfg, const struct spool_opts *o,
+                    int batch, int pause_ms, int *done, struct err *e);
 
 /* ---- admin actions (manual.c) ---- */
 

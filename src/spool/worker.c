@@ -95,6 +95,7 @@ struct spool_pool {
     int pause_ms;
     bool once, pg;
     bool relaxed;           /* SPOOL_SYNC=normal: db_relax_commit on the worker connections */
+    int batch;              /* SPOOL_BATCH: tasks per claim/finish transaction */
     int n;
     pthread_t *threads;
     pthread_t node_thread;
@@ -129,10 +130,11 @@ static void maybe_done(struct spool_pool *p, uint64_t epoch0)
 static bool worker_step(struct spool_pool *p, struct db *db, struct err *e, int *rc)
 {
     struct spool_opts o = { .node = p->node, .lease = p->lease, .jobs = jobs_mode(p) };
-    bool did = false;
+    int done = 0;
     uint64_t epoch0 = atomic_load(&p->epoch);
     atomic_fetch_add(&p->busy, 1);
-    *rc = spool_run_one(db, p->cfg, &o, p->pause_ms, &did, e);
+    *rc = spool_run_batch(db, p->cfg, &o, p->batch, p->pause_ms, &done, e);
+    bool did = done > 0;
     if (did)
         atomic_fetch_add(&p->epoch, 1);
     atomic_fetch_sub(&p->busy, 1);
@@ -353,6 +355,12 @@ int spool_pool_start(const struct config *cfg, int workers, bool once, struct sp
         return err_set(e, ERR_INVALID, "SPOOL_SYNC must be full or normal, got \"%.20s\"", sync);
     }
     p->relaxed = sync && !strcmp(sync, "normal");
+    p->batch = env_int("SPOOL_BATCH", 1);
+    if (p->batch < 1 || p->batch > SPOOL_BATCH_MAX) {
+        free(p);
+        return err_set(e, ERR_INVALID, "SPOOL_BATCH must be an integer between 1 and %d",
+                       SPOOL_BATCH_MAX);
+    }
     snprintf(p->node, sizeof(p->node), "%s", spool_node_id());
     int rc = p->pg ? node_connect(p, true, e) : recover_sqlite(p, e);
     if (rc == 0 && p->pg) /* take the scheduler before the workers look for Jobs */
@@ -363,8 +371,8 @@ int spool_pool_start(const struct config *cfg, int workers, bool once, struct sp
         spool_pool_stop(p);
         return rc;
     }
-    log_info("spool started", "node=%s workers=%d lease=%lld once=%d sync=%s", p->node, p->n,
-             (long long)p->lease, once, p->relaxed ? "normal" : "full");
+    log_info("spool started", "node=%s workers=%d lease=%lld once=%d sync=%s batch=%d", p->node,
+             p->n, (long long)p->lease, once, p->relaxed ? "normal" : "full", p->batch);
     *out = p;
     return 0;
 }

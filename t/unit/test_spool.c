@@ -451,6 +451,45 @@ static void test_local_answer(void **state)
     json_decref(r);
 }
 
+static void test_batch(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    struct spool_claim c[8];
+    int n = 0;
+    int64_t us = mkus(db, 0), parent = mkus(db, 0), child = mkus(db, parent);
+    int64_t a1 = mktask(db, "{\"name\":\"TEST1\"}", 100, us);
+    int64_t a2 = mktask(db, "{\"name\":\"TEST2\"}", 100, us);       /* same us: not in the batch */
+    int64_t ch = mktask(db, "{\"name\":\"CHANGED\"}", 100, us);     /* CHANGED: may run alongside */
+    int64_t kid = mktask(db, "{\"name\":\"TEST\"}", 100, child);
+    int64_t par = mktask(db, "{\"name\":\"TEST\"}", 100, parent);   /* waits for the child */
+    int64_t x = mktask(db, "{\"name\":\"X\"}", 100, 0);
+    if (spool_claim_batch(db, &node_a, T0, c, 8, &n, &e))
+        fail_msg("batch: %s", e.msg);
+    assert_int_equal(n, 4);
+    const int64_t want[] = { a1, ch, kid, x };
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(c[i].task.id, want[i]);
+        assert_int_equal(c[i].task.attempt, 1);
+    }
+    enum task_result r[4] = { TASK_SUCCESS, TASK_SUCCESS, TASK_SUCCESS, TASK_FAIL };
+    json_t *d[4] = { NULL, NULL, NULL, NULL };
+    if (spool_finish_batch(db, &node_a, c, r, d, n, T0, &e))
+        fail_msg("finish batch: %s", e.msg);
+    for (int i = 0; i < n; i++)
+        spool_claim_free(&c[i]);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM spool_history WHERE status = 'SUCCESS'", 0), 3);
+    expect_text(db, "SELECT status FROM spool WHERE id = $1", x, "FAIL");
+    /* now the second task of the us and the parent are free */
+    if (spool_claim_batch(db, &node_a, T0, c, 8, &n, &e))
+        fail_msg("batch: %s", e.msg);
+    assert_int_equal(n, 2);
+    assert_int_equal(c[0].task.id, a2);
+    assert_int_equal(c[1].task.id, par);
+    for (int i = 0; i < n; i++)
+        spool_claim_free(&c[i]);
+}
+
 /* ---- fixture ---- */
 
 static int pg_setup(const char *admin_url)
@@ -550,6 +589,7 @@ static const struct tcase db_cases[] = {
     { "local_transport", test_local_transport },
     { "methods", test_methods },
     { "local_answer", test_local_answer },
+    { "batch", test_batch },
 };
 
 int main(void)
