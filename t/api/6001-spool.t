@@ -5,7 +5,7 @@
 # retried on the schedule as the clock moves (same token, attempt + 1), manual actions
 # (pause/resume/retry/success, unknown action), statuses, periodic Jobs only on request
 # under the test clock, re-activation of a blocked service by a payment (plus the task of an
-# `events` row bound to PAYMENT), and kill -9 of
+# `events` row bound to PAYMENT), the forecast job queuing FORECAST, and kill -9 of
 # billd while a task runs (after a restart it completes exactly once). `billd check` ends
 # the money scenarios.
 use strict;
@@ -236,7 +236,7 @@ for my $engine (engines()) {
             is one("SELECT status FROM spool_history WHERE spool_id = $job"), 'SUCCESS', 'SUCCESS';
         };
 
-        subtest 'a payment re-activates a blocked service (§2.3)' => sub {
+        subtest 'a payment re-activates a blocked service (§2.3); the forecast job (§9.3)' => sub {
             my $svc = mkservice(category => 'plain', cost => 100);
             my $uid = mkuser('spool-pay', 100);
             my $usi = order($uid, $svc)->{user_service_id};
@@ -258,6 +258,22 @@ for my $engine (engines()) {
             is one("SELECT count(*) FROM spool WHERE user_id = $uid"), 0,
                 'the built-in task and the events row task both finished';
             ledger_ok('payment');
+
+            # job_make_forecasts (§9.3): the service expires within 3 days and the balance is 0
+            ok_req(PUT => '/admin/service/event', { title => 'forecast mail', name => 'forecast',
+                server_gid => $gid, settings => { template_id => 'sp_ok' } }, 'event bound to FORECAST');
+            my $expire = one("SELECT expire FROM user_services WHERE user_service_id = $usi");
+            my @t = gmtime($expire - 86400);
+            clock(sprintf '%04d-%02d-%02d 00:00:00', $t[5] + 1900, $t[4] + 1, $t[3]);
+            my $job = one("SELECT id FROM spool WHERE CAST(event AS TEXT) LIKE '%job_make_forecasts%'");
+            ok_req(POST => '/admin/spool/manual/retry', { id => $job }, 'retry job_make_forecasts');
+            wait_until('forecast job ran', sub { (one("SELECT status FROM spool WHERE id = $job") // '') eq 'DELAYED' });
+            like one("SELECT response FROM spool WHERE id = $job"), qr/user_matches.*$uid/, 'the user matched';
+            wait_until('FORECAST task ran', sub {
+                one("SELECT count(*) FROM spool_history WHERE user_id = $uid AND status = 'SUCCESS'"
+                    . " AND CAST(response AS TEXT) LIKE '%done FORECAST%'") });
+            like one("SELECT settings FROM users WHERE user_id = $uid"), qr/last_check_date/,
+                'last_check_date stored';
         };
         $S->stop;
     };
