@@ -19,6 +19,7 @@
 #include "spool/task.h"
 #include "template/tpl.h"
 #include "util/buf.h"
+#include "util/config.h"
 #include "util/timeutil.h"
 
 #include <jansson.h>
@@ -238,6 +239,48 @@ static void test_filter_errors(void **state)
     assert_int_not_equal(rc, 0);
     if (!strstr(e.msg, "filter expire"))
         fail_msg("%s", e.msg);
+}
+
+/* ssh.exec runs only outside a transaction, with a configuration and a current user. */
+static void test_ssh_guards(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    int rc;
+    seed(db);
+    char *out = render_as(db, DANUK, false, 0,
+                          "{{ ssh.exec(host = 'root@127.0.0.1', key_id = 1, cmd = 'true') }}", &rc,
+                          &e);
+    free(out);
+    assert_int_not_equal(rc, 0);
+    if (!strstr(e.msg, "ssh.exec: not available here"))
+        fail_msg("%s", e.msg);
+    out = render_as(db, 0, false, 0, "{{ ssh.exec('h', 1, 'true') }}", &rc, &e);
+    free(out);
+    assert_int_not_equal(rc, 0);
+    if (!strstr(e.msg, "ssh.exec: no current user"))
+        fail_msg("%s", e.msg);
+    expect(db, DANUK, false, 0, "[{{ ssh.logs }}{{ ssh.output }}]", "[]");
+    /* with a configuration but inside a transaction (an API request) */
+    struct config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    struct render_ctx r = { .db = db, .cfg = &cfg, .user_id = DANUK };
+    struct buf b;
+    buf_init(&b, 0);
+    const char *src = "{{ ssh.exec('root@127.0.0.1', 999, 'true') }}";
+    assert_int_not_equal(render_text(&r, "t", src, strlen(src), &b, &e), 0);
+    if (!strstr(e.msg, "inside a request"))
+        fail_msg("%s", e.msg);
+    /* outside a transaction (a spool task): it runs and reports; no such key here */
+    db_rollback(db);
+    src = "{{ res = ssh.exec(host = 'root@127.0.0.1', port = 1, key_id = 999, cmd = 'true', "
+          "timeout = 2) }}{{ res.error ? 'error' : 'none' }}|{{ ssh.ret_code }}";
+    buf_reset(&b);
+    OK(render_text(&r, "t", src, strlen(src), &b, &e));
+    assert_string_equal(b.data, "error|-1");
+    buf_free(&b);
+    render_ctx_release(&r);
+    OK(db_begin(db, true, &e)); /* the case teardown rolls back */
 }
 
 /* The forecast through the object is forecast_build's total. */
@@ -651,7 +694,7 @@ int main(void)
         { "storage", test_storage },             { "task", test_task },
         { "spool", test_spool },                 { "render_template", test_render_template },
         { "tpl_report", test_tpl_report },       { "us_billing", test_us_billing },
-        { "filter_errors", test_filter_errors },
+        { "filter_errors", test_filter_errors }, { "ssh_guards", test_ssh_guards },
     };
     static const struct bf_case pure[] = {
         { "qr_png", test_qr_png },
