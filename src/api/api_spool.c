@@ -156,12 +156,15 @@ static int api_spool_update(struct api_ctx *c)
     if (rc == 0)
         rc = resource_update(c, &spool_resource, key, values, &row);
     int64_t id = int_of(key);
-    struct db_value p[] = { DB_INT(id) };
+    /* the user_service_id column follows settings.user_service_id (the per-us rules use it) */
+    json_t *st = json_object_get(row, "settings");
+    int64_t usi = json_is_object(st) ? int_of(json_object_get(st, "user_service_id")) : 0;
+    struct db_value p[] = { DB_INT(id), usi ? DB_INT(usi) : DB_NULL };
     if (rc == 0)
         rc = db_exec(c->db,
-                     "UPDATE spool SET claimed_by = NULL, claimed_until = NULL, usi_lock = NULL"
-                     " WHERE id = $1",
-                     p, 1, NULL, &c->err);
+                     "UPDATE spool SET claimed_by = NULL, claimed_until = NULL, usi_lock = NULL,"
+                     " user_service_id = $2 WHERE id = $1",
+                     p, 2, NULL, &c->err);
     json_decref(values);
     json_decref(key);
     json_decref(row);

@@ -209,6 +209,11 @@ for my $engine (engines()) {
             is history($id)->[1][1], 2, 'attempt 2';
             ok_req(POST => '/admin/spool/manual/pause', { id => $id }, 'pause');
             is one("SELECT status FROM spool WHERE id = $id"), 'PAUSED', 'PAUSED';
+            $r = ok_req(POST => '/admin/spool', { id => $id, prio => 7,
+                settings => { user_service_id => 777 } }, 'edit a parked task');
+            is_deeply [ @{ data0($r) }{qw(prio status)} ], [ 7, 'PAUSED' ], 'edited';
+            is one("SELECT user_service_id FROM spool WHERE id = $id"), 777,
+                'the user_service_id column follows the settings';
             $r = $S->req(POST => '/shm/v1/admin/spool/manual/explode', %A, json => { id => $id });
             is $r->{status}, 400, 'unknown action: 400';
             is $r->{json}{error}, 'unknown action', 'message';
