@@ -1,7 +1,7 @@
 /*
  * obj_misc.c — `misc` (templates.md §7.14), the helper functions of §7.13
- * (toJson, fromJson, dump, ref, toQueryString, toBase64Url, fromBase64Url)
- * and the constants of §7.21. Pure functions: nothing here touches the
+ * (toJson, fromJson, dump, ref, toQueryString, toBase64Url, fromBase64Url),
+ * `logger` (§7.17: lines in billd's log) and the constants of §7.21. Pure functions: nothing here touches the
  * database, the process environment or files (D13). Dates are the local
  * "YYYY-MM-DD HH:MM:SS" strings of D5 and "now" is time_now().
  */
@@ -11,6 +11,7 @@
 #include "../core/password.h"
 #include "../core/period.h"
 #include "../util/buf.h"
+#include "../util/log.h"
 #include "../util/timeutil.h"
 
 #include <sodium.h>
@@ -858,6 +859,37 @@ static const struct obj_method misc_methods[] = {
 
 const struct obj_kind obj_misc_kind = { "Core::Utils", misc_methods, NULL };
 
+/* ---- logger (§7.17): one log line per call, tagged with the user ---- */
+
+static int log_at(enum log_level lvl, struct render_ctx *r, const struct tpl_args *a)
+{
+    char *msg = obj_arg_str(a, 0, "msg");
+    char q[512];
+    log_write(lvl, "template log", "text=%s user_id=%lld", log_q(q, sizeof(q), msg ? msg : ""),
+              (long long)r->user_id);
+    free(msg);
+    return 0;
+}
+
+#define LOG_FN(fname, lvl)                                                                    \
+    static int fname(struct obj *o, struct render_ctx *r, const struct tpl_args *a,           \
+                     struct tpl_value *out, struct err *e)                                    \
+    {                                                                                         \
+        UNUSED(o), UNUSED(out), UNUSED(e);                                                    \
+        return log_at(lvl, r, a);                                                             \
+    }
+LOG_FN(m_log_debug, LOG_DEBUG)
+LOG_FN(m_log_info, LOG_INFO)
+LOG_FN(m_log_warning, LOG_WARN)
+LOG_FN(m_log_error, LOG_ERROR)
+
+static const struct obj_method logger_methods[] = {
+    { "debug", m_log_debug },     { "info", m_log_info },   { "warning", m_log_warning },
+    { "warn", m_log_warning },    { "error", m_log_error }, { NULL, NULL },
+};
+
+const struct obj_kind obj_logger_kind = { "Core::Logger", logger_methods, NULL };
+
 /* ---- top-level helpers (§7.13): adapters over the misc methods ---- */
 
 static int via(obj_method_fn fn, struct tpl_ctx *cx, const struct tpl_args *a,
@@ -947,6 +979,7 @@ static void bind_constants(struct tpl_value *v)
 void obj_misc_bind(struct tpl_value *vars, struct render_ctx *r)
 {
     tpl_hash_set(vars, "misc", 4, obj_new(&obj_misc_kind, 0, r->user_id, NULL));
+    tpl_hash_set(vars, "logger", 6, obj_new(&obj_logger_kind, 0, r->user_id, NULL));
     obj_bind_func(vars, "toJson", fn_to_json);
     obj_bind_func(vars, "fromJson", fn_from_json);
     obj_bind_func(vars, "toQueryString", fn_query_string);

@@ -42,8 +42,10 @@ static void seed(struct db *db)
                   "allow_to_order) VALUES "
                   "(1001, 'Тариф X-MAX (${QUOTA} мб)', 30000, 10000, 'web_tariff', 1), "
                   "(1002, 'DNS', 0, 10000, 'dns', 0)");
-    bf_q_exec(db, "INSERT INTO servers (server_id, name, transport, host, settings) VALUES "
-                  "(1001, 'web1', 'ssh', 'host1.domain.ru', '{\"key_id\":1}')");
+    bf_q_exec(db, "INSERT INTO servers_groups (group_id, name, transport) VALUES "
+                  "(1001, 'web', 'ssh')");
+    bf_q_exec(db, "INSERT INTO servers (server_id, server_gid, name, transport, host, settings) "
+                  "VALUES (1001, 1001, 'web1', 'ssh', 'host1.domain.ru', '{\"key_id\":1}')");
     bf_q_exec(db, "INSERT INTO withdraw_history (withdraw_id, user_id, create_date, "
                   "withdraw_date, end_date, cost, total, service_id, user_service_id) VALUES "
                   "(1001, 40092, 1483228800, 1483228800, 1485907190, 30000, 30000, 1001, 1099), "
@@ -156,6 +158,10 @@ static const struct vec user_vectors[] = {
       "1001:300" },
     { "{{ service.convert_name('u_${LOGIN}', {login = 'x'}) }}", "u_x" },
     { "{{ server(1001).host }}|{{ server.host }}", "host1.domain.ru|" },
+    { "{{ server(1001).group.name }}|{{ sg(1001).name }}|{{ sg(1001).get_servers.0.name }}|"
+      "{{ servers.servers_by_group_id(1001).0.host }}|{{ servers.list_by_transport('ssh').size }}|"
+      "{{ servers.list_for_api.size }}", "web|web|web1|host1.domain.ru|1|1" },
+    { "[{{ logger.info('hello') }}{{ logger.error('x') }}]", "[]" },
     /* config: system keys never, secrets not in a client-triggered render */
     { "{{ config.api.url }}|{{ config.telegram.bot }}|{{ config.telegram.token }}|"
       "{{ config._shm.version }}", "https://bill.example|shm_bot||" },
