@@ -379,7 +379,10 @@ int cmd_template(int argc, char **argv)
     buf_init(&src, CHECK_SRC_MAX);
     struct stat sb;
     int rc;
-    if (stat(target, &sb) == 0) {
+    if (stat(target, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        fprintf(stderr, "billd template check: %s is not a regular file\n", target);
+        rc = 1;
+    } else if (stat(target, &sb) == 0) {
         shell = shell || ends_with(target, ".sh");
         rc = read_file(target, &src);
     } else {

@@ -309,6 +309,9 @@ for my $engine (engines()) {
             is $out, "$bad:2:9: error: parse error - unexpected end of directive\n", 'with line:column';
             ($rc) = $check->();
             is $rc, 2, 'usage';
+            ($rc, $out) = $check->($dir);
+            is $rc, 1, 'a directory is refused';
+            like $out, qr/is not a regular file/, 'with a message';
             # stored templates: shell context when an ssh server names the template
             $put->('ssh_cmd', 'adduser {{ user.login }}');
             ($rc, $out) = $check->('ssh_cmd');
