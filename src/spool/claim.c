@@ -33,7 +33,8 @@
 
 #define CLAIM_COLUMNS                                                                         \
     "s.id, s.user_id, s.user_service_id, s.event, s.settings, s.prio, s.status, s.created, " \
-    "s.executed, s.delayed, s.token, s.attempts, s.claimed_by, s.history_id"
+    "s.executed, s.delayed, s.token, s.attempts, s.claimed_by, s.history_id, "              \
+    "(SELECT count(*) FROM users u WHERE u.user_id = s.user_id) AS user_ok"
 
 /* The claim SELECT for db's engine ($1 now, $2 node, $3 jobs mode, $4 kind path, $5 name path, $6 limit). */
 static char *claim_sql(struct db *db)
@@ -110,6 +111,7 @@ static void claim_fill(struct spool_claim *c, const struct db_result *r, int row
     snprintf(c->name, sizeof(c->name), "%s",
              json_string_value(json_object_get(c->event, "name")) ?: "");
     c->prio = db_result_get_int(r, row, "prio");
+    c->user_missing = db_result_get_int(r, row, "user_ok") == 0;
     c->started = now;
     struct spool_task *t = &c->task;
     t->id = db_result_get_int(r, row, "id");
@@ -360,78 +362,78 @@ static char *task_response(const json_t *data)
     return s;
 }
 
-/* The spool row after the outcome (the claim is cleared in every case). */
-static int finish_row(struct db *db, struct spool_claim *c, enum task_result r, const json_t *data,
-                      int64_t now, const char **hist_status, struct err *e)
+/*
+ * The spool row after the outcome, guarded by the claim (same node and
+ * attempt): *held tells whether the row still carried it; the claim is
+ * cleared in every case.
+ */
+static int finish_row(struct db *db, const struct spool_opts *o, struct spool_claim *c,
+                      enum task_result r, const json_t *data, int64_t now,
+                      const char **hist_status, bool *held, struct err *e)
 {
-    int64_t id = c->task.id, period = spool_event_period(c->event);
+    int64_t id = c->task.id, period = spool_event_period(c->event), n = 0;
+    struct db_value node = DB_TEXT(o->node), att = DB_INT(c->task.attempt);
     char *resp = task_response(data);
     int rc;
     *hist_status = r == TASK_SUCCESS ? "SUCCESS" : r == TASK_STUCK ? "STUCK"
                  : r == TASK_DELAYED ? "DELAYED" : "FAIL";
     if (r == TASK_SUCCESS && !period) {
-        struct db_value p[] = { DB_INT(id) };
-        rc = db_exec(db, "DELETE FROM spool WHERE id = $1", p, 1, NULL, e);
+        struct db_value p[] = { DB_INT(id), node, att };
+        rc = db_exec(db, "DELETE FROM spool WHERE id = $1 AND claimed_by = $2 AND attempts = $3",
+                     p, 3, &n, e);
     } else if (r == TASK_SUCCESS) {
-        struct db_value p[] = { DB_INT(period), DB_INT(now), DB_TEXT(resp), DB_INT(id) };
+        struct db_value p[] = { DB_INT(period), DB_INT(now), DB_TEXT(resp), DB_INT(id), node, att };
         rc = db_exec(db,
                      "UPDATE spool SET status = 'DELAYED', delayed = $1, executed = $2,"
                      " response = $3, attempts = 0, fails = 0, retries = 0, claimed_by = NULL,"
-                     " claimed_until = NULL, usi_lock = NULL WHERE id = $4",
-                     p, 4, NULL, e);
+                     " claimed_until = NULL, usi_lock = NULL"
+                     " WHERE id = $4 AND claimed_by = $5 AND attempts = $6",
+                     p, 6, &n, e);
     } else if (r == TASK_STUCK) {
-        struct db_value p[] = { DB_INT(now), DB_TEXT(resp), DB_INT(id) };
+        struct db_value p[] = { DB_INT(now), DB_TEXT(resp), DB_INT(id), node, att };
         rc = db_exec(db,
                      "UPDATE spool SET status = 'STUCK', executed = $1, response = $2,"
-                     " claimed_by = NULL, claimed_until = NULL, usi_lock = NULL WHERE id = $3",
-                     p, 3, NULL, e);
+                     " claimed_by = NULL, claimed_until = NULL, usi_lock = NULL"
+                     " WHERE id = $3 AND claimed_by = $4 AND attempts = $5",
+                     p, 5, &n, e);
     } else {
-        int64_t fails = 0, retries = 0, max = r == TASK_FAIL ? max_attempts(db) : 0;
-        struct db_value q[] = { DB_INT(id) };
+        int64_t fails = 0, retries = 0;
+        struct db_value q[] = { DB_INT(id), node, att };
         struct db_result *cur = NULL;
-        rc = db_query(db, "SELECT fails, retries FROM spool WHERE id = $1", q, 1, &cur, e);
-        if (rc == 0) {
+        char sql[160];
+        snprintf(sql, sizeof(sql),
+                 "SELECT fails, retries FROM spool WHERE id = $1 AND claimed_by = $2"
+                 " AND attempts = $3%s",
+                 db_sql_for_update(db));
+        rc = db_query(db, sql, q, 3, &cur, e);
+        n = db_result_rows(cur);
+        if (rc == 0 && n) {
             fails = db_result_int(cur, 0, 0) + (r == TASK_FAIL);
             retries = db_result_int(cur, 0, 1) + 1;
         }
         db_result_free(cur);
+        int64_t max = rc == 0 && n && r == TASK_FAIL ? max_attempts(db) : 0;
         const char *status = r == TASK_FAIL ? "FAIL" : "DELAYED";
-        if (rc == 0 && max && fails >= max) {
-            json_t *o = json_pack("{s:O,s:s,s:I}", "response", data ? (json_t *)data : json_null(),
-                                  "error", "max_attempts reached", "max_attempts",
-                                  (json_int_t)max);
+        if (max && fails >= max) {
+            json_t *o2 = json_pack("{s:O,s:s,s:I}", "response", data ? (json_t *)data : json_null(),
+                                   "error", "max_attempts reached", "max_attempts",
+                                   (json_int_t)max);
             free(resp);
-            resp = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-            json_decref(o);
+            resp = json_dumps(o2, JSON_COMPACT | JSON_SORT_KEYS);
+            json_decref(o2);
             status = *hist_status = "STUCK";
         }
         struct db_value p[] = { DB_TEXT(status), DB_INT(spool_retry_delay(retries)), DB_INT(now),
                                 DB_TEXT(resp), DB_INT(fails), DB_INT(retries), DB_INT(id) };
-        if (rc == 0)
+        if (rc == 0 && n)
             rc = db_exec(db,
                          "UPDATE spool SET status = $1, delayed = $2, executed = $3, response = $4,"
                          " fails = $5, retries = $6, claimed_by = NULL, claimed_until = NULL,"
                          " usi_lock = NULL WHERE id = $7",
                          p, 7, NULL, e);
     }
+    *held = rc == 0 && n == 1;
     free(resp);
-    return rc;
-}
-
-/* True when the row still carries this claim (same node and attempt). */
-static int claim_held(struct db *db, const struct spool_opts *o, const struct spool_claim *c,
-                      bool *held, struct err *e)
-{
-    struct db_value p[] = { DB_INT(c->task.id) };
-    struct db_result *r = NULL;
-    char sql[128];
-    snprintf(sql, sizeof(sql), "SELECT claimed_by, attempts FROM spool WHERE id = $1%s",
-             db_sql_for_update(db));
-    int rc = db_query(db, sql, p, 1, &r, e);
-    *held = rc == 0 && db_result_rows(r) == 1 && db_result_text(r, 0, 0) &&
-            !strcmp(db_result_text(r, 0, 0), o->node) &&
-            db_result_int(r, 0, 1) == c->task.attempt;
-    db_result_free(r);
     return rc;
 }
 
@@ -441,11 +443,9 @@ static int finish_in_tx(struct db *db, const struct spool_opts *o, struct spool_
 {
     bool held = false;
     const char *hstatus = "FAIL";
-    int rc = claim_held(db, o, c, &held, e);
+    int rc = finish_row(db, o, c, r, data, now, &hstatus, &held, e);
     if (rc == 0 && held && r == TASK_SUCCESS)
         rc = success_us(db, c, e);
-    if (rc == 0 && held)
-        rc = finish_row(db, c, r, data, now, &hstatus, e);
     if (rc == 0 && !held)
         hstatus = r == TASK_SUCCESS ? "SUCCESS" : r == TASK_STUCK ? "STUCK" : "FAIL";
     char *resp = history_response(o->node, c->started, now, data,

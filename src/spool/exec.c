@@ -129,9 +129,7 @@ enum task_result spool_execute(struct db *db, const struct config *cfg, struct s
     struct err e = { 0 };
     bool exists = false;
     int64_t gid = 0, missing = 0;
-    if (!row_exists(db, "SELECT 1 FROM users WHERE user_id = $1", t->user_id, &exists, &e))
-        return outcome(data, TASK_FAIL, "%s", e.msg);
-    if (!exists)
+    if (c->user_missing) /* checked by the claim's SELECT */
         return outcome(data, TASK_STUCK, "User %lld not exists", (long long)t->user_id);
     if (t->usi && !row_exists(db, "SELECT 1 FROM user_services WHERE user_service_id = $1", t->usi,
                               &exists, &e))

@@ -94,6 +94,7 @@ struct spool_claim {
     int64_t history_id;
     int64_t started;     /* time_now() at the claim */
     bool us_missing;     /* step 3: the us vanished; SUCCESS without a status change */
+    bool user_missing;   /* step 2, seen by the claim: the task's user does not exist */
 };
 
 /*

@@ -490,6 +490,35 @@ static void test_batch(void **state)
         spool_claim_free(&c[i]);
 }
 
+static void test_missing_user_and_us(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    struct spool_opts o = { "node-a", 60, SPOOL_JOBS_ALL };
+    bool did = false;
+    json_t *ev = json_pack("{s:s}", "name", "CREATE");
+    struct spool_new t = { .user_id = 999999, .event = ev };
+    int64_t nouser = 0, nous = 0;
+    OK(spool_add(db, &t, &nouser, &e_));
+    t.user_id = g_user;
+    t.usi = 888888; /* a us that does not exist */
+    OK(spool_add(db, &t, &nous, &e_));
+    json_decref(ev);
+    for (int i = 0; i < 2; i++) {
+        if (spool_run_one(db, NULL, &o, 0, &did, &e))
+            fail_msg("run_one: %s", e.msg);
+        assert_true(did);
+    }
+    expect_text(db, "SELECT status FROM spool WHERE id = $1", nouser, "STUCK");
+    json_t *r = response_of(db, "SELECT response FROM spool WHERE id = $1", nouser);
+    assert_string_equal(json_string_value(json_object_get(r, "error")), "User 999999 not exists");
+    json_decref(r);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM spool WHERE id = $1", nous), 0);
+    r = response_of(db, "SELECT response FROM spool_history WHERE spool_id = $1", nous);
+    assert_string_equal(json_string_value(json_object_get(r, "msg")), "User service is not exists");
+    json_decref(r);
+}
+
 /* ---- fixture ---- */
 
 static int pg_setup(const char *admin_url)
@@ -590,6 +619,7 @@ static const struct tcase db_cases[] = {
     { "methods", test_methods },
     { "local_answer", test_local_answer },
     { "batch", test_batch },
+    { "missing_user_and_us", test_missing_user_and_us },
 };
 
 int main(void)
