@@ -103,7 +103,8 @@ extern const struct obj_kind obj_user_kind, obj_user_services_kind, obj_user_pay
     obj_user_wd_kind, obj_user_bonus_kind, obj_us_kind, obj_service_kind, obj_wd_kind,
     obj_pay_kind, obj_bonus_kind, obj_server_kind, obj_config_kind, obj_storage_kind,
     obj_misc_kind, obj_task_kind, obj_spool_kind, obj_http_kind, obj_tpl_kind, obj_report_kind,
-    obj_ssh_kind, obj_sg_kind, obj_servers_kind, obj_logger_kind;
+    obj_ssh_kind, obj_sg_kind, obj_servers_kind, obj_logger_kind,
+    obj_mail_kind;
 
 /* Binds the top-level names of each family into vars (a TPL_HASH). */
 void obj_user_bind(struct tpl_value *vars, struct render_ctx *r);
@@ -117,6 +118,7 @@ void obj_misc_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_task_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_http_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_ssh_bind(struct tpl_value *vars, struct render_ctx *r);
+void obj_mail_bind(struct tpl_value *vars, struct render_ctx *r);
 /* The filter-value functions (isNull, gt(v), …). */
 void obj_filter_bind(struct tpl_value *vars, struct render_ctx *r);
 /*

@@ -547,6 +547,32 @@ static void test_spool(void **state)
     free(id);
     /* not for another user's service */
     expect(db, DANUK, false, 0, "[{{ us(1200).make_custom_event(name = 'X') }}]", "[]");
+
+    /* mail.setup(...).send(message): a mail task on group 2 (no config mail.server_gid) */
+    id = render_as(db, DANUK, false, 0,
+                   "{{ m = mail.setup(to = 'a@example.org', subject = 'Hi'); "
+                   "m.send('Body {{ text') }}", &rc, &e);
+    if (rc)
+        fail_msg("mail.send: %s", e.msg);
+    struct db_value p3[] = { DB_INT(strtoll(id, NULL, 10)) };
+    OK(db_query(db, "SELECT user_id, event, settings FROM spool WHERE id = $1", p3, 1, &res, &e));
+    assert_int_equal(db_result_rows(res), 1);
+    assert_int_equal(db_result_int(res, 0, 0), DANUK);
+    ev = json_loads(db_result_text(res, 0, 1), 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(ev, "server_gid")), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(ev, "settings"), "transport")), "mail");
+    json_decref(ev);
+    st = json_loads(db_result_text(res, 0, 2), 0, NULL);
+    char *sj = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(sj, "{\"message\":\"Body {{ text\",\"subject\":\"Hi\",\"to\":\"a@example.org\"}");
+    free(sj);
+    json_decref(st);
+    db_result_free(res);
+    free(id);
+    id = render_as(db, 0, false, 0, "{{ mail.send('x') }}", &rc, &e);
+    free(id);
+    assert_int_not_equal(rc, 0);
 }
 
 /* tpl.id / tpl.id(X).parse(usi = N) / data, nesting bound; report.add_error. */
