@@ -619,11 +619,129 @@ static int p_forecast(struct obj *o, struct render_ctx *r, const struct tpl_args
     return 0;
 }
 
+/* The forecast total of uid with blocked services (pay-system lists), as a new JSON number. */
+static json_t *forecast_total(struct render_ctx *r, int64_t uid)
+{
+    struct forecast_opts fo = { .days = 3, .blocked = true };
+    json_t *f = NULL;
+    struct err e = { 0 };
+    json_t *t = NULL;
+    if (forecast_build(r->db, uid, &fo, time_now(), &f, &e) == 0)
+        t = json_incref(json_object_get(f, "total"));
+    json_decref(f);
+    return t ? t : json_integer(0);
+}
+
+/* SHM's truth of a config flag: true, a non-zero number, a non-empty string other than "0". */
+static bool flag_on(const json_t *v)
+{
+    if (json_is_string(v))
+        return json_string_length(v) && strcmp(json_string_value(v), "0") != 0;
+    return json_is_true(v) || (json_is_number(v) && json_number_value(v) != 0);
+}
+
+/* One client entry of a pay system (other.md §7.2): public fields only (D13). */
+static json_t *paysystem_entry(const char *key, const json_t *c, const char *api_url,
+                               int64_t uid, const json_t *amount, const json_t *forecast,
+                               bool recurring)
+{
+    const char *prog = json_string_value(json_object_get(c, "paysystem"));
+    const char *purl = json_string_value(json_object_get(c, "payment_url"));
+    json_t *w = json_object_get(c, "weight");
+    char *base = purl ? xstrdup(purl)
+                      : xasprintf("%s/shm/pay_systems/%s.cgi", api_url ? api_url : "",
+                                  prog ? prog : key);
+    char amt[64] = "";
+    if (json_is_number(amount))
+        snprintf(amt, sizeof(amt), "&amount=%.15g", json_number_value(amount));
+    else if (json_is_string(amount))
+        snprintf(amt, sizeof(amt), "&amount=%.40s", json_string_value(amount));
+    char *url = xasprintf("%s%saction=%s&user_id=%lld&ts=%lld&ps=%s%s", base,
+                          strchr(base, '?') ? "&" : "?", recurring ? "payment" : "create",
+                          (long long)uid, (long long)time_now(), key, amt);
+    free(base);
+    json_t *name = json_object_get(c, "name");
+    bool internal = flag_on(json_object_get(c, "internal"));
+    json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:i,s:I,s:O}", "paysystem", prog ? prog : key,
+                          "shm_url", url, "recurring", recurring, "internal", internal,
+                          "allow_deletion", recurring, "user_id", (json_int_t)uid, "forecast",
+                          forecast);
+    json_object_set_new(o, "name", name ? json_incref(name) : json_string(key));
+    json_object_set_new(o, "weight", json_is_number(w) ? json_incref(w) : json_integer(0));
+    json_object_set(o, "amount", amount ? (json_t *)amount : (json_t *)forecast);
+    free(url);
+    return o;
+}
+
+static int cmp_weight(const void *a, const void *b)
+{
+    const json_t *ja = *(json_t *const *)a, *jb = *(json_t *const *)b;
+    double x = json_number_value(json_object_get(ja, "weight"));
+    double y = json_number_value(json_object_get(jb, "weight"));
+    if (x != y)
+        return x < y ? 1 : -1;
+    return strcmp(json_string_value(json_object_get(ja, "shm_url")),
+                  json_string_value(json_object_get(jb, "shm_url")));
+}
+
+/*
+ * paysystems(amount = …, pp = 1): the pay systems shown to clients (config
+ * pay_systems entries with show_for_client), plus one entry per saved
+ * recurring method, by weight descending — never the provider secrets.
+ */
+static int p_paysystems(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                        struct tpl_value *out, struct err *e)
+{
+    UNUSED(e);
+    json_t *ps = config_store_lookup(r->db, "pay_systems", NULL);
+    json_t *api = config_store_lookup(r->db, "api", "url");
+    json_t *user = NULL;
+    struct err ue = { 0 };
+    user_read(r->db, o->user_id, true, &user, &ue);
+    json_t *saved = json_object_get(json_object_get(user, "settings"), "pay_systems");
+    json_t *forecast = forecast_total(r, o->user_id);
+    int64_t pp = 0;
+    obj_arg_int(a, (size_t)-1, "pp", &pp);
+    json_t *amount = pp ? obj_arg_json(tpl_args_kv(a, "amount")) : NULL;
+    json_t *list = json_array();
+    const char *k;
+    json_t *c;
+    json_object_foreach(json_is_object(ps) ? ps : NULL, k, c) {
+        if (!flag_on(json_object_get(c, "show_for_client")))
+            continue;
+        json_array_append_new(list, paysystem_entry(k, c, json_string_value(api), o->user_id,
+                                                    amount, forecast, false));
+        json_t *mine = json_object_get(saved, k);
+        if (flag_on(json_object_get(c, "allow_recurring")) &&
+            json_object_get(mine, "payment_id"))
+            json_array_append_new(list, paysystem_entry(k, c, json_string_value(api),
+                                                        o->user_id, amount, forecast, true));
+    }
+    size_t n = json_array_size(list);
+    json_t **items = xcalloc(n + 1, sizeof(*items));
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_incref(json_array_get(list, i));
+    qsort(items, n, sizeof(*items), cmp_weight);
+    json_array_clear(list);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, items[i]);
+    free(items);
+    *out = obj_from_json(list);
+    json_decref(list);
+    json_decref(amount);
+    json_decref(forecast);
+    json_decref(user);
+    json_decref(api);
+    json_decref(ps);
+    return 0;
+}
+
 static const struct obj_method pays_methods[] = {
     { "list_for_api", p_list_for_api },
     { "items", p_items },
     { "last", p_last },
     { "forecast", p_forecast },
+    { "paysystems", p_paysystems },
     { NULL, NULL },
 };
 

@@ -63,7 +63,13 @@ static void seed(struct db *db)
                   "(1003, 40093, 'manual', 5000, 1483315200)");
     bf_q_exec(db, "INSERT INTO bonus_history (id, user_id, date, bonus, comment) VALUES "
                   "(1001, 40092, 1483228800, 1250, '{\"msg\":\"gift\"}')");
-    bf_q_exec(db, "DELETE FROM config WHERE key IN ('api', 'telegram', '_shm')");
+    bf_q_exec(db, "DELETE FROM config WHERE key IN ('api', 'telegram', '_shm', 'pay_systems')");
+    bf_q_exec(db, "INSERT INTO config (key, value) VALUES ('pay_systems', '{"
+                  "\"manual\":{\"name\":\"Платеж\",\"show_for_client\":false},"
+                  "\"yoomoney\":{\"name\":\"ЮMoney\",\"account\":\"000\",\"secret\":\"S1\","
+                  "\"show_for_client\":true,\"weight\":5,\"allow_recurring\":1},"
+                  "\"crypto\":{\"name\":\"Crypto\",\"paysystem\":\"cryptocloud\","
+                  "\"api_key\":\"K\",\"show_for_client\":1,\"weight\":9}}')");
     bf_q_exec(db, "INSERT INTO config (key, value) VALUES "
                   "('api', '{\"url\":\"https://bill.example\"}'), "
                   "('telegram', '{\"token\":\"TG-SECRET\",\"bot\":\"shm_bot\"}'), "
@@ -213,6 +219,31 @@ static const struct vec user_vectors[] = {
     { "{{ ref(undefined_thing).size }}|{{ ref({a = 1}).0.a }}|{{ ref([1, 2]).size }}",
       "0|1|2" },
 };
+
+/* user.pays.paysystems: public fields only (D13), by weight, shm_url with the amount. */
+static void test_paysystems(void **state)
+{
+    struct db *db = DB(state);
+    seed(db);
+    time_freeze(1500000000);
+    expect(db, DANUK, false, 0,
+           "{{ FOR p IN user.pays.paysystems(amount = 150, pp = 1) }}"
+           "{{ p.paysystem }}/{{ p.name }}/{{ p.weight }}/{{ p.shm_url }}/{{ p.amount }}/"
+           "{{ p.recurring }}/{{ p.keys.sort.join(',') }};{{ END }}",
+           "cryptocloud/Crypto/9/https://bill.example/shm/pay_systems/cryptocloud.cgi?action=create"
+           "&user_id=40092&ts=1500000000&ps=crypto&amount=150/150/0/"
+           "allow_deletion,amount,forecast,internal,name,paysystem,recurring,shm_url,user_id,weight;"
+           "yoomoney/ЮMoney/5/https://bill.example/shm/pay_systems/yoomoney.cgi?action=create"
+           "&user_id=40092&ts=1500000000&ps=yoomoney&amount=150/150/0/"
+           "allow_deletion,amount,forecast,internal,name,paysystem,recurring,shm_url,user_id,weight;");
+    /* a saved recurring method adds a payment entry */
+    bf_q_exec(db, "UPDATE users SET settings = '{\"pay_systems\":{\"yoomoney\":"
+                  "{\"payment_id\":\"pm1\"}}}' WHERE user_id = 40092");
+    expect(db, DANUK, false, 0,
+           "{{ FOR p IN user.pays.paysystems }}{{ p.paysystem }}:{{ p.recurring }}:"
+           "{{ p.shm_url.match('action=(\\w+)').0 }};{{ END }}",
+           "cryptocloud:0:create;yoomoney:0:create;yoomoney:1:payment;");
+}
 
 static void test_user_vectors(void **state)
 {
@@ -727,6 +758,7 @@ int main(void)
         { "spool", test_spool },                 { "render_template", test_render_template },
         { "tpl_report", test_tpl_report },       { "us_billing", test_us_billing },
         { "filter_errors", test_filter_errors }, { "ssh_guards", test_ssh_guards },
+        { "paysystems", test_paysystems },
     };
     static const struct bf_case pure[] = {
         { "qr_png", test_qr_png },
