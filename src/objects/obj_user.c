@@ -20,6 +20,7 @@
 #include "../core/session.h"
 #include "../core/user.h"
 #include "../db/db.h"
+#include "../spool/spool.h"
 #include "../util/buf.h"
 #include "../util/timeutil.h"
 
@@ -352,6 +353,33 @@ static int m_add_bonus(struct obj *o, struct render_ctx *r, const struct tpl_arg
     return rc;
 }
 
+/*
+ * make_event(name): the user event name (upper-cased; spool.md §2.2) — one
+ * task per `events` row of that name, in the caller's transaction. Returns 1.
+ */
+static int m_make_event(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                        struct tpl_value *out, struct err *e)
+{
+    if (!user_visible(r, o))
+        return TPL_DECLINED;
+    char *name = obj_arg_str(a, 0, "name");
+    if (!name || !*name) {
+        free(name);
+        return err_set(e, ERR_INVALID, "make_event: no event name");
+    }
+    for (char *p = name; *p; p++)
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 'a' + 'A');
+    json_t *settings = obj_arg_json(tpl_args_kv(a, "settings"));
+    int rc = spool_user_event(r->db, o->id, name, NULL,
+                              json_is_object(settings) ? settings : NULL, e);
+    json_decref(settings);
+    free(name);
+    if (rc == 0)
+        *out = tpl_int(1);
+    return rc;
+}
+
 static const struct obj_method user_methods[] = {
     { "id", m_id },
     { "switch", m_switch },
@@ -375,6 +403,7 @@ static const struct obj_method user_methods[] = {
     { "income_percent", m_income_percent },
     { "set_settings", m_set_settings },
     { "add_bonus", m_add_bonus },
+    { "make_event", m_make_event },
     { NULL, NULL },
 };
 

@@ -579,6 +579,17 @@ static void test_spool(void **state)
     /* not for another user's service */
     expect(db, DANUK, false, 0, "[{{ us(1200).make_custom_event(name = 'X') }}]", "[]");
 
+    /* user.make_event: one task per events row of that name */
+    bf_q_exec(db, "INSERT INTO events (id, kind, title, name, server_gid, settings) VALUES "
+                  "(1001, 'UserService', 'forecast mail', 'FORECAST', 2, "
+                  "'{\"template_id\":\"forecast\"}')");
+    struct db_value pu[] = { DB_INT(DANUK) };
+    int64_t before = bf_q_int(db, "SELECT count(*) FROM spool WHERE user_id = $1", pu, 1);
+    expect(db, DANUK, false, 0, "{{ user.make_event('forecast') }}", "1");
+    assert_int_equal(bf_q_int(db, "SELECT count(*) FROM spool WHERE user_id = $1", pu, 1),
+                     before + 1);
+    expect(db, DANUK, false, 0, "[{{ user(40093).make_event('forecast') }}]", "[]");
+
     /* mail.setup(...).send(message): a mail task on group 2 (no config mail.server_gid) */
     id = render_as(db, DANUK, false, 0,
                    "{{ m = mail.setup(to = 'a@example.org', subject = 'Hi'); "
