@@ -13,6 +13,7 @@
 #include "../billing/pricelist.h"
 #include "../billing/usvc.h"
 #include "../core/config_store.h"
+#include "../core/money.h"
 #include "../core/password.h"
 #include "../db/db.h"
 #include "../spool/spool.h"
@@ -535,6 +536,42 @@ OP_METHOD(m_delete, op_delete)
 OP_METHOD(m_finish, op_finish)
 OP_METHOD(m_change, op_change)
 
+/* add_period_by_money(amount) (billing.md §15.1) → 1 when a period was bought, else 0. */
+static int m_add_period_by_money(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                                 struct tpl_value *out, struct err *e)
+{
+    if (!us_int(r, o, "user_id"))
+        return TPL_DECLINED;
+    json_t *amount = obj_arg_json(tpl_args_at(a, 0));
+    int64_t minor = 0;
+    bool added = false, own = false;
+    int rc = money_from_json(amount, &minor)
+                 ? err_set(e, ERR_INVALID, "add_period_by_money: bad amount")
+                 : obj_tx_begin(r, &own, e);
+    json_decref(amount);
+    if (rc == 0)
+        rc = obj_tx_end(r, own, usvc_add_period_by_money(r->db, o->id, minor, &added, e), e);
+    if (rc == 0)
+        *out = tpl_int(added);
+    return rc;
+}
+
+/* recalc (billing.md §15.2) → 1 when the unpaid withdraw was recomputed, else 0. */
+static int m_recalc(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                    struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    if (!us_int(r, o, "user_id"))
+        return TPL_DECLINED;
+    bool done = false, own = false;
+    int rc = obj_tx_begin(r, &own, e);
+    if (rc == 0)
+        rc = obj_tx_end(r, own, usvc_recalc(r->db, o->id, &done, e), e);
+    if (rc == 0)
+        *out = tpl_int(done);
+    return rc;
+}
+
 static const struct obj_method us_methods[] = {
     { "id", m_id },
     { "name", m_name },
@@ -563,6 +600,8 @@ static const struct obj_method us_methods[] = {
     { "delete", m_delete },
     { "finish", m_finish },
     { "change", m_change },
+    { "add_period_by_money", m_add_period_by_money },
+    { "recalc", m_recalc },
     { NULL, NULL },
 };
 

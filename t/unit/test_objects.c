@@ -658,6 +658,12 @@ static void test_us_billing(void **state)
     time_freeze(bf_at("2017-01-15 12:00:00"));
     expect(db, DANUK, false, 1099, "{{ us.block.status }}|{{ us.activate.status }}",
            "BLOCK|ACTIVE");
+    /* recalc: the current withdraw is paid, nothing to recompute */
+    expect(db, DANUK, false, 1099, "{{ us.recalc }}", "0");
+    /* add_period_by_money: 150 of a 300-a-month service buys about half a month */
+    expect(db, DANUK, false, 1099, "{{ us.add_period_by_money(150) }}|{{ user.balance }}",
+           "1|-327.06");
+    expect(db, DANUK, false, 1099, "{{ us.add_period_by_money(0) }}", "0");
     expect(db, DANUK, false, 0, "[{{ us(1200).block.status }}]", "[]");
     expect(db, ADMIN, true, 0, "{{ us(1200).status }}", "ACTIVE");
     /* change to a service that is not orderable is refused for a user (D16) */
