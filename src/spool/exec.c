@@ -31,6 +31,7 @@ static enum task_result outcome(json_t **data, enum task_result r, const char *f
     return r;
 }
 
+/* Runs sql with id; *exists tells whether it returned a row. False (e set) on a database error. */
 static bool row_exists(struct db *db, const char *sql, int64_t id, bool *exists, struct err *e)
 {
     struct db_value p[] = { DB_INT(id) };
