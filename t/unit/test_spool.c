@@ -519,6 +519,43 @@ static void test_missing_user_and_us(void **state)
     json_decref(r);
 }
 
+static void test_cleanup_and_prolongate(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    struct spool_opts o = { "node-a", 60, SPOOL_JOBS_ALL };
+    bool did = false;
+    int64_t now = T0 + 100 * 86400;
+    q_exec(db, "DELETE FROM console");
+    q_exec(db, "INSERT INTO spool_history (spool_id, user_id, status, created) VALUES"
+               " (1, 1, 'SUCCESS', 1700000000), (1, 1, 'SUCCESS', 1708630000)");
+    q_exec(db, "INSERT INTO console (start) VALUES (1700000000)");
+    int64_t clean = mktask(db, "{\"kind\":\"Jobs\",\"method\":\"job_cleanup\","
+                               "\"period\":\"86400\"}", 1, 0);
+    int64_t prol = mktask(db, "{\"kind\":\"Jobs\",\"method\":\"job_prolongate\","
+                              "\"period\":\"600\"}", 2, 0);
+    time_freeze(now); /* 2024-02-22: the first history row is 100 days old, the second 0.5 */
+    for (int i = 0; i < 2; i++) {
+        if (spool_run_one(db, NULL, &o, 0, &did, &e))
+            fail_msg("run_one: %s", e.msg);
+        assert_true(did);
+    }
+    time_unfreeze();
+    /* the old history row, the console row; the new row and the two just written stay */
+    assert_int_equal(q_int(db, "SELECT count(*) FROM spool_history WHERE created = 1700000000", 0), 0);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM spool_history WHERE created = 1708630000", 0), 1);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM console", 0), 0);
+    json_t *r = response_of(db, "SELECT response FROM spool WHERE id = $1", clean);
+    assert_int_equal(json_integer_value(json_object_get(r, "spool_history")), 1);
+    json_decref(r);
+    expect_text(db, "SELECT status FROM spool WHERE id = $1", clean, "DELAYED");
+    r = response_of(db, "SELECT response FROM spool WHERE id = $1", prol);
+    assert_string_equal(json_string_value(json_object_get(r, "msg")), "Done");
+    assert_non_null(json_object_get(r, "affected_count"));
+    json_decref(r);
+    assert_int_equal(q_int(db, "SELECT delayed FROM spool WHERE id = $1", prol), 600);
+}
+
 /* ---- fixture ---- */
 
 static int pg_setup(const char *admin_url)
@@ -620,6 +657,7 @@ static const struct tcase db_cases[] = {
     { "local_answer", test_local_answer },
     { "batch", test_batch },
     { "missing_user_and_us", test_missing_user_and_us },
+    { "cleanup_and_prolongate", test_cleanup_and_prolongate },
 };
 
 int main(void)
