@@ -19,3 +19,15 @@ test:
 
 clean:
 	rm -rf build build-asan
+
+# make bench   install wrk/PostgreSQL/sqlite3, build an optimised billd (-O2, no sanitizers) in
+#              build-bench/, run every benchmark scenario on SQLite and PostgreSQL against the
+#              reference programs of bench/ref/; results in bench/results/<time>/ (docs/benchmarks.md)
+.PHONY: bench
+bench:
+	@scripts/deps.sh build
+	@bench/deps.sh
+	@test -f build-bench/build.ninja || meson setup build-bench --buildtype=release -Doptimization=2 \
+		-Db_sanitize=none -Dtests=disabled >/dev/null
+	@ninja -C build-bench >/dev/null
+	@python3 bench/bench.py $(BENCH_ARGS)
