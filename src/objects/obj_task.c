@@ -3,10 +3,13 @@
  * (templates.md §7.15): task.id/token/attempt/event/settings/name, and
  * task.answer(status = SUCCESS|FAIL|STUCK, other keys…), which sets
  * render_ctx.answer for the Local transport (transports.md §4); spool.add
- * queues a task for the current user in the caller's transaction.
+ * queues a task for the current user in the caller's transaction;
+ * spool.id(N), spool.list_for_api, user.spool and us.spool read the
+ * user's own tasks (D11).
  */
 #include "objects_int.h"
 
+#include "../db/model.h"
 #include "../spool/spool.h"
 
 /* The task as the template sees it. */
@@ -98,10 +101,106 @@ static int spool_add_m(struct obj *o, struct render_ctx *r, const struct tpl_arg
     return 0;
 }
 
+static int spool_id_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                      struct tpl_value *out, struct err *e);
+static int spool_list_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                        struct tpl_value *out, struct err *e);
+
 static const struct obj_method spool_methods[] = {
     { "add", spool_add_m },
+    { "id", spool_id_m },
+    { "list_for_api", spool_list_m },
+    { "items", spool_list_m },
     { NULL, NULL },
 };
+
+/* ---- spool rows: spool.id(N), spool.list_for_api, user.spool, us.spool ---- */
+
+static const struct field spool_fields[] = {
+    { "id", FT_INT, FF_KEY, NULL, 0, NULL },
+    { "user_id", FT_INT, 0, NULL, 0, NULL },
+    { "user_service_id", FT_INT, 0, NULL, 0, NULL },
+    { "event", FT_JSON, 0, NULL, 0, NULL },
+    { "prio", FT_INT, 0, NULL, 0, NULL },
+    { "status", FT_TEXT, 0, NULL, 0, NULL },
+    { "created", FT_DATE, 0, NULL, 0, NULL },
+    { "executed", FT_DATE, 0, NULL, 0, NULL },
+    { "delayed", FT_INT, 0, NULL, 0, NULL },
+    { "settings", FT_JSON, 0, NULL, 0, NULL },
+    { "response", FT_JSON, 0, NULL, 0, NULL },
+};
+
+/* How templates see spool rows (the columns of data-model.md's spool table). */
+static const struct model spool_row_model = {
+    "SpoolTask", "spool", "id", spool_fields, ARRAY_SIZE(spool_fields),
+};
+
+#define SPOOL_COLS "id, user_id, user_service_id, event, prio, status, created, executed, " \
+                   "delayed, settings, response"
+
+static json_t *spool_row_load(struct render_ctx *r, const struct obj *o)
+{
+    json_t *row = obj_row(r, &spool_row_model, "SELECT " SPOOL_COLS " FROM spool WHERE id = $1",
+                          o->id);
+    if (row && !obj_may_see(r, json_integer_value(json_object_get(row, "user_id")))) {
+        json_decref(row);
+        row = NULL;
+    }
+    return row;
+}
+
+static const struct obj_method spool_row_methods[] = {
+    { NULL, NULL },
+};
+
+static const struct obj_kind spool_row_kind = { "Core::Spool", spool_row_methods,
+                                                spool_row_load };
+
+/* The tasks of user_id (of usi when not 0) in id order, as a new array. */
+static json_t *spool_rows(struct render_ctx *r, int64_t user_id, int64_t usi)
+{
+    struct db_value p[] = { DB_INT(user_id), DB_INT(usi) };
+    return obj_rows(r, &spool_row_model,
+                    usi ? "SELECT " SPOOL_COLS " FROM spool WHERE user_id = $1 AND "
+                          "user_service_id = $2 ORDER BY id"
+                        : "SELECT " SPOOL_COLS " FROM spool WHERE user_id = $1 ORDER BY id",
+                    p, usi ? 2 : 1);
+}
+
+struct tpl_value obj_spool_list(struct render_ctx *r, int64_t user_id, int64_t usi)
+{
+    if (!obj_may_see(r, user_id))
+        return tpl_list_new();
+    json_t *rows = spool_rows(r, user_id, usi);
+    struct tpl_value v = obj_from_json(rows);
+    json_decref(rows);
+    return v;
+}
+
+static int spool_id_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                      struct tpl_value *out, struct err *e)
+{
+    UNUSED(o);
+    UNUSED(e);
+    int64_t id;
+    if (!obj_arg_int(a, 0, NULL, &id))
+        return TPL_DECLINED;
+    struct obj probe = { .kind = &spool_row_kind, .id = id };
+    json_t *row = spool_row_load(r, &probe);
+    *out = row ? obj_new(&spool_row_kind, id, r->user_id, NULL) : tpl_undef();
+    json_decref(row);
+    return 0;
+}
+
+static int spool_list_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                        struct tpl_value *out, struct err *e)
+{
+    UNUSED(o);
+    UNUSED(a);
+    UNUSED(e);
+    *out = obj_spool_list(r, r->user_id, 0);
+    return 0;
+}
 
 const struct obj_kind obj_spool_kind = { "Core::Spool", spool_methods, NULL };
 

@@ -572,6 +572,18 @@ static int m_recalc(struct obj *o, struct render_ctx *r, const struct tpl_args *
     return rc;
 }
 
+static int m_spool(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                   struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    int64_t uid = us_int(r, o, "user_id");
+    if (!uid)
+        return TPL_DECLINED;
+    *out = obj_spool_list(r, uid, o->id);
+    return 0;
+}
+
 static const struct obj_method us_methods[] = {
     { "id", m_id },
     { "name", m_name },
@@ -602,6 +614,7 @@ static const struct obj_method us_methods[] = {
     { "change", m_change },
     { "add_period_by_money", m_add_period_by_money },
     { "recalc", m_recalc },
+    { "spool", m_spool },
     { NULL, NULL },
 };
 

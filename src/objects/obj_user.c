@@ -380,6 +380,17 @@ static int m_make_event(struct obj *o, struct render_ctx *r, const struct tpl_ar
     return rc;
 }
 
+static int m_spool(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                   struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    if (!user_visible(r, o))
+        return TPL_DECLINED;
+    *out = obj_spool_list(r, o->id, 0);
+    return 0;
+}
+
 static const struct obj_method user_methods[] = {
     { "id", m_id },
     { "switch", m_switch },
@@ -404,6 +415,7 @@ static const struct obj_method user_methods[] = {
     { "set_settings", m_set_settings },
     { "add_bonus", m_add_bonus },
     { "make_event", m_make_event },
+    { "spool", m_spool },
     { NULL, NULL },
 };
 

@@ -137,6 +137,8 @@ void obj_tpl_bind(struct tpl_value *vars, struct render_ctx *r, const char *name
 struct tpl_value obj_us_value(struct render_ctx *r, int64_t usi);
 /* The user object of user_id when visible, else undefined. */
 struct tpl_value obj_user_value(struct render_ctx *r, int64_t user_id);
+/* The spool rows of user_id (of user service usi when not 0) as a list, [] when not visible. */
+struct tpl_value obj_spool_list(struct render_ctx *r, int64_t user_id, int64_t usi);
 /* Deep-merges patch into the settings of user service usi. Returns 0 or an error. */
 int obj_us_merge_settings(struct render_ctx *r, int64_t usi, const json_t *patch,
                           struct err *e);

@@ -579,6 +579,14 @@ static void test_spool(void **state)
     /* not for another user's service */
     expect(db, DANUK, false, 0, "[{{ us(1200).make_custom_event(name = 'X') }}]", "[]");
 
+    /* the user's tasks: spool.id, spool.list_for_api, user.spool, us.spool (D11) */
+    expect(db, DANUK, false, 1099,
+           "{{ user.spool.size }}|{{ spool.list_for_api.size }}|{{ us.spool.size }}|"
+           "{{ us.spool.0.event.name }}|{{ spool.id(user.spool.0.id).status }}|"
+           "{{ us(1200).spool.size }}|{{ user(40093).spool.size }}",
+           "2|2|1|RESET|NEW||");
+    expect(db, BOB, false, 0, "[{{ spool.list_for_api.size }}]", "[0]");
+
     /* user.make_event: one task per events row of that name */
     bf_q_exec(db, "INSERT INTO events (id, kind, title, name, server_gid, settings) VALUES "
                   "(1001, 'UserService', 'forecast mail', 'FORECAST', 2, "
