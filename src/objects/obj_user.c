@@ -424,13 +424,48 @@ const struct obj_kind obj_user_kind = { "Core::User", user_methods, user_load };
 /* ---- user.services ---- */
 
 /*
+ * Appends the ORDER BY and LIMIT of a collection's modifiers (mods: {order:
+ * [[column, "asc"|"desc"], …], limit, offset}; columns must be fields of m)
+ * to sql. Default order: the key ascending. Returns 0 or ERR_INVALID.
+ */
+static int order_and_limit(const struct model *m, const char *alias, const json_t *mods,
+                           struct buf *sql, struct err *e)
+{
+    json_t *order = json_object_get(mods, "order");
+    size_t i;
+    json_t *it;
+    buf_puts(sql, " ORDER BY ");
+    json_array_foreach(order, i, it) {
+        const char *col = json_string_value(json_array_get(it, 0));
+        const struct field *f = col ? model_field(m, col) : NULL;
+        if (!f || (f->flags & FF_NOFILTER))
+            return err_set(e, ERR_INVALID, "sort: unknown field %s", col ? col : "");
+        const char *dir = json_string_value(json_array_get(it, 1));
+        bool desc = dir && !strcmp(dir, "desc");
+        /* NULLs first ascending, last descending on both engines (as MySQL does) */
+        buf_printf(sql, "(%s.%s IS NULL) %s, %s.%s%s, ", alias, f->name, desc ? "ASC" : "DESC",
+                   alias, f->name, desc ? " DESC" : "");
+    }
+    buf_printf(sql, "%s.%s", alias, m->key);
+    int64_t limit = json_integer_value(json_object_get(mods, "limit"));
+    int64_t offset = json_integer_value(json_object_get(mods, "offset"));
+    if (limit > 0)
+        buf_printf(sql, " LIMIT %lld", (long long)limit);
+    if (offset > 0)
+        buf_printf(sql, "%s OFFSET %lld", limit > 0 ? "" : " LIMIT 1000000000",
+                   (long long)offset); /* SQLite needs a LIMIT before OFFSET */
+    return 0;
+}
+
+/*
  * The user's services as API rows (usvc_model plus name and category),
  * ascending usi. REMOVED ones are left out unless usi is given (api.md §9.8);
- * category is a LIKE mask; filter (may be NULL) adds the conditions of
- * filter(...). Returns a new array, or NULL with e set for a bad filter.
+ * category is a LIKE mask; mods (may be NULL) are the collection's
+ * modifiers: where (the filter(...) conditions), order, limit, offset.
+ * Returns a new array, or NULL with e set for a bad filter or sort.
  */
 static json_t *services_rows(struct render_ctx *r, int64_t uid, const char *category,
-                             int64_t usi, const char *status, const json_t *filter,
+                             int64_t usi, const char *status, const json_t *mods,
                              struct err *e)
 {
     struct db_value p[4 + FILTER_MAX_VALUES] = { DB_INT(uid) };
@@ -453,12 +488,13 @@ static json_t *services_rows(struct render_ctx *r, int64_t uid, const char *cate
         p[np++] = DB_TEXT(status);
         buf_printf(&sql, " AND us.status = $%d", np);
     }
-    if (filter && obj_filter_sql(&usvc_model, "us", filter, &sql, p, &np, (int)ARRAY_SIZE(p),
-                                 e)) {
+    json_t *where = json_object_get(mods, "where");
+    if ((where && obj_filter_sql(&usvc_model, "us", where, &sql, p, &np, (int)ARRAY_SIZE(p),
+                                 e)) ||
+        order_and_limit(&usvc_model, "us", mods, &sql, e)) {
         buf_free(&sql);
         return NULL;
     }
-    buf_puts(&sql, " ORDER BY us.user_service_id");
     json_t *rows = obj_rows(r, &usvc_model, sql.data, p, np);
     buf_free(&sql);
     size_t i;
@@ -474,11 +510,28 @@ static json_t *services_rows(struct render_ctx *r, int64_t uid, const char *cate
     return rows;
 }
 
-/* The filter(...) conditions of a collection (kept as JSON text in o->key), new object. */
-static json_t *collection_filter(const struct obj *o)
+/* The modifiers of a collection (kept as JSON text in o->key), a new object. */
+static json_t *collection_mods(const struct obj *o)
 {
     json_t *f = o->key ? json_loads(o->key, 0, NULL) : NULL;
-    return json_is_object(f) ? f : (json_decref(f), json_object());
+    if (!json_is_object(f)) {
+        json_decref(f);
+        f = json_object();
+    }
+    if (!json_is_object(json_object_get(f, "where")))
+        json_object_set_new(f, "where", json_object());
+    if (!json_is_array(json_object_get(f, "order")))
+        json_object_set_new(f, "order", json_array());
+    return f;
+}
+
+/* A copy of collection o with modifiers mods (borrowed). */
+static struct tpl_value with_mods(const struct obj *o, const json_t *mods)
+{
+    char *key = json_dumps(mods, JSON_COMPACT | JSON_SORT_KEYS);
+    struct tpl_value v = obj_new(o->kind, o->id, o->user_id, key);
+    free(key);
+    return v;
 }
 
 /* filter(key = value, …): a copy of the collection with these conditions added. */
@@ -487,27 +540,75 @@ static int s_filter(struct obj *o, struct render_ctx *r, const struct tpl_args *
 {
     UNUSED(r);
     UNUSED(e);
-    json_t *f = collection_filter(o);
+    json_t *m = collection_mods(o);
     json_t *add = obj_args_object(a);
-    json_object_update(f, add);
-    char *key = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS);
-    *out = obj_new(o->kind, o->id, o->user_id, key);
-    free(key);
+    json_object_update(json_object_get(m, "where"), add);
+    *out = with_mods(o, m);
     json_decref(add);
-    json_decref(f);
+    json_decref(m);
     return 0;
+}
+
+/* limit(n, offset): a copy of the collection returning at most n rows after offset. */
+static int s_limit(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                   struct tpl_value *out, struct err *e)
+{
+    UNUSED(r);
+    UNUSED(e);
+    json_t *m = collection_mods(o);
+    int64_t n = 0, off = 0;
+    if (obj_arg_int(a, 0, "limit", &n) && n >= 0)
+        json_object_set_new(m, "limit", json_integer(n > 100000 ? 100000 : n));
+    if (obj_arg_int(a, 1, "offset", &off) && off >= 0)
+        json_object_set_new(m, "offset", json_integer(off));
+    *out = with_mods(o, m);
+    json_decref(m);
+    return 0;
+}
+
+/* sort(field, …) / rsort(field, …): a copy ordered by those columns (checked when listed). */
+static int sort_by(struct obj *o, const struct tpl_args *a, const char *dir,
+                   struct tpl_value *out)
+{
+    json_t *m = collection_mods(o);
+    json_t *order = json_object_get(m, "order");
+    json_array_clear(order);
+    for (size_t i = 0; i < a->npos; i++) {
+        char *col = obj_arg_str(a, i, NULL);
+        if (col)
+            json_array_append_new(order, json_pack("[s,s]", col, dir));
+        free(col);
+    }
+    *out = with_mods(o, m);
+    json_decref(m);
+    return 0;
+}
+
+static int s_sort(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                  struct tpl_value *out, struct err *e)
+{
+    UNUSED(r);
+    UNUSED(e);
+    return sort_by(o, a, "asc", out);
+}
+
+static int s_rsort(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                   struct tpl_value *out, struct err *e)
+{
+    UNUSED(r);
+    UNUSED(e);
+    return sort_by(o, a, "desc", out);
 }
 
 static int s_list_for_api(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                           struct tpl_value *out, struct err *e)
 {
-    UNUSED(e);
     char *cat = obj_arg_str(a, (size_t)-1, "category");
     int64_t usi = 0;
     obj_arg_int(a, (size_t)-1, "usi", &usi);
-    json_t *filter = collection_filter(o);
-    json_t *rows = services_rows(r, o->user_id, cat, usi, NULL, filter, e);
-    json_decref(filter);
+    json_t *mods = collection_mods(o);
+    json_t *rows = services_rows(r, o->user_id, cat, usi, NULL, mods, e);
+    json_decref(mods);
     free(cat);
     if (!rows)
         return ERR_INVALID;
@@ -516,13 +617,22 @@ static int s_list_for_api(struct obj *o, struct render_ctx *r, const struct tpl_
     return 0;
 }
 
+/* items(where = {…}, limit = n, offset = n): us objects of the collection. */
 static int s_items(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                    struct tpl_value *out, struct err *e)
 {
-    UNUSED(a);
-    json_t *filter = collection_filter(o);
-    json_t *rows = services_rows(r, o->user_id, NULL, 0, NULL, filter, e);
-    json_decref(filter);
+    json_t *mods = collection_mods(o);
+    json_t *where = obj_arg_json(tpl_args_kv(a, "where"));
+    if (json_is_object(where))
+        json_object_update(json_object_get(mods, "where"), where);
+    json_decref(where);
+    int64_t n;
+    if (obj_arg_int(a, (size_t)-1, "limit", &n) && n >= 0)
+        json_object_set_new(mods, "limit", json_integer(n > 100000 ? 100000 : n));
+    if (obj_arg_int(a, (size_t)-1, "offset", &n) && n >= 0)
+        json_object_set_new(mods, "offset", json_integer(n));
+    json_t *rows = services_rows(r, o->user_id, NULL, 0, NULL, mods, e);
+    json_decref(mods);
     if (!rows)
         return ERR_INVALID;
     *out = tpl_list_new();
@@ -576,6 +686,9 @@ static const struct obj_method services_methods[] = {
     { "list_for_api", s_list_for_api },
     { "items", s_items },
     { "filter", s_filter },
+    { "limit", s_limit },
+    { "sort", s_sort },
+    { "rsort", s_rsort },
     { "id", s_id },
     { "has_services", s_has },
     { "has_services_active", s_has_active },

@@ -146,6 +146,14 @@ static const struct vec user_vectors[] = {
       "{{ user.us.filter(status = ne('ACTIVE')).items.size }}|"
       "{{ user.us.filter(status = ['ACTIVE']).filter(parent = 1099).items.0.id }}",
       "[]|1|1100|1100|1|0|1100" },
+    /* limit/sort/rsort and items(where, limit, offset) */
+    { "{{ FOR s IN user.us.rsort('user_service_id').items }}{{ s.id }},{{ END }}|"
+      "{{ FOR s IN user.us.sort('service_id').limit(1).items }}{{ s.id }},{{ END }}|"
+      "{{ FOR s IN user.us.limit(5, 1).items }}{{ s.id }},{{ END }}|"
+      "{{ FOR s IN user.us.items(where = { parent = 1099 }) }}{{ s.id }},{{ END }}|"
+      "{{ FOR s IN user.us.items(offset = 1) }}{{ s.id }},{{ END }}|"
+      "{{ user.us.rsort('status', 'expire').list_for_api.0.user_service_id }}",
+      "1100,1099,|1099,|1100,|1100,|1100,|1099" },
     { "{{ user.services.has_services }}{{ user.services.has_services_active }}"
       "{{ user.services.has_services_block }}{{ user.services.has_services_unpaid }}",
       "1100" },
@@ -271,6 +279,11 @@ static void test_filter_errors(void **state)
                     "{{ user.us.filter(\"status; DROP TABLE users\" = 1).items }}", &rc, &e);
     free(out);
     assert_int_not_equal(rc, 0);
+    out = render_as(db, DANUK, false, 0, "{{ user.us.sort('password').items }}", &rc, &e);
+    free(out);
+    assert_int_not_equal(rc, 0);
+    if (!strstr(e.msg, "sort: unknown field password"))
+        fail_msg("%s", e.msg);
     out = render_as(db, DANUK, false, 0, "{{ user.us.filter(expire = 'soon').items }}", &rc, &e);
     free(out);
     assert_int_not_equal(rc, 0);
