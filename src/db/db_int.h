@@ -34,6 +34,9 @@ struct db_stmt_slot {
     uint64_t last_use;
 };
 
+/* Statements db_query_prepared keeps prepared per PostgreSQL connection. */
+#define DB_PG_PREPARED_MAX 8
+
 struct db {
     enum db_engine engine;
     bool in_tx;
@@ -42,6 +45,8 @@ struct db {
     struct pg_conn *pg;      /* PGconn */
     struct db_stmt_slot cache[DB_STMT_CACHE];
     uint64_t use_clock;
+    char pg_prepared[DB_PG_PREPARED_MAX][32]; /* names prepared on the current session */
+    int pg_nprepared;
 };
 
 /* Result building (db.c). */
@@ -65,6 +70,9 @@ int db_pg_query(struct db *db, const char *sql, const struct db_value *params, i
 int db_pg_script(struct db *db, const char *sql, struct err *e);
 int db_pg_reconnect(struct db *db, struct err *e);
 int db_pg_listen(struct db *db, const char *channel, struct err *e);
+int db_pg_query_prepared(struct db *db, const char *name, const char *sql,
+                         const struct db_value *params, int nparams, struct db_result **out,
+                         struct err *e);
 int db_pg_wait_notify(struct db *db, int timeout_ms, bool *got, struct err *e);
 
 #endif

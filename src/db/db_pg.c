@@ -30,6 +30,7 @@ static int connect_now(struct db *db, struct err *e)
         return err_set(e, ERR_IO, "Can't connect to DB");
     }
     PQsetNoticeProcessor(c, silence_notices, NULL);
+    db->pg_nprepared = 0; /* prepared statements belong to the session */
     PGresult *res = PQexec(c, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
     PQclear(res);
     db->pg = (struct pg_conn *)c;
@@ -106,38 +107,55 @@ static void put_cell(struct db_result *r, PGresult *res, int row, int c)
     db_result_put(r, c, v, len, false);
 }
 
-int db_pg_query(struct db *db, const char *sql, const struct db_value *params, int nparams,
-                struct db_result **out, struct err *e)
+/* Parameters in libpq's text/binary form; owned by the struct, freed with params_free. */
+struct pg_params {
+    const char **values;
+    int *lengths;
+    int *formats;
+    char (*nums)[24];
+};
+
+static void params_build(struct pg_params *pp, const struct db_value *params, int nparams)
 {
-    const char **values = xcalloc((size_t)(nparams ? nparams : 1), sizeof(char *));
-    int *lengths = xcalloc((size_t)(nparams ? nparams : 1), sizeof(int));
-    int *formats = xcalloc((size_t)(nparams ? nparams : 1), sizeof(int));
-    char (*nums)[24] = xcalloc((size_t)(nparams ? nparams : 1), 24);
+    size_t n = (size_t)(nparams ? nparams : 1);
+    pp->values = xcalloc(n, sizeof(char *));
+    pp->lengths = xcalloc(n, sizeof(int));
+    pp->formats = xcalloc(n, sizeof(int));
+    pp->nums = xcalloc(n, 24);
     for (int i = 0; i < nparams; i++) {
         const struct db_value *v = &params[i];
         switch (v->type) {
         case DBT_INT:
-            snprintf(nums[i], 24, "%lld", (long long)v->i);
-            values[i] = nums[i];
+            snprintf(pp->nums[i], 24, "%lld", (long long)v->i);
+            pp->values[i] = pp->nums[i];
             break;
         case DBT_TEXT:
-            values[i] = v->s;
+            pp->values[i] = v->s;
             break;
         case DBT_BLOB:
-            values[i] = v->s ? v->s : "";
-            lengths[i] = (int)v->len;
-            formats[i] = 1;
+            pp->values[i] = v->s ? v->s : "";
+            pp->lengths[i] = (int)v->len;
+            pp->formats[i] = 1;
             break;
         default:
-            values[i] = NULL;
+            pp->values[i] = NULL;
             break;
         }
     }
-    PGresult *res = PQexecParams(PGCONN(db), sql, nparams, NULL, values, lengths, formats, 0);
-    free(values);
-    free(lengths);
-    free(formats);
-    free(nums);
+}
+
+static void params_free(struct pg_params *pp)
+{
+    free(pp->values);
+    free(pp->lengths);
+    free(pp->formats);
+    free(pp->nums);
+}
+
+/* Turns a libpq result into *out (when out is not NULL) or an error; clears res. */
+static int take_result(struct db *db, PGresult *res, const char *sql, struct db_result **out,
+                       struct err *e)
+{
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         int rc = map_error(db, res, sql, e);
@@ -160,6 +178,47 @@ int db_pg_query(struct db *db, const char *sql, const struct db_value *params, i
     }
     PQclear(res);
     return 0;
+}
+
+int db_pg_query(struct db *db, const char *sql, const struct db_value *params, int nparams,
+                struct db_result **out, struct err *e)
+{
+    struct pg_params pp;
+    params_build(&pp, params, nparams);
+    PGresult *res = PQexecParams(PGCONN(db), sql, nparams, NULL, pp.values, pp.lengths,
+                                 pp.formats, 0);
+    params_free(&pp);
+    return take_result(db, res, sql, out, e);
+}
+
+/* True when name was prepared on this connection. */
+static bool is_prepared(const struct db *db, const char *name)
+{
+    for (int i = 0; i < db->pg_nprepared; i++)
+        if (!strcmp(db->pg_prepared[i], name))
+            return true;
+    return false;
+}
+
+int db_pg_query_prepared(struct db *db, const char *name, const char *sql,
+                         const struct db_value *params, int nparams, struct db_result **out,
+                         struct err *e)
+{
+    if (!is_prepared(db, name)) {
+        if (db->pg_nprepared >= DB_PG_PREPARED_MAX || strlen(name) >= sizeof(db->pg_prepared[0]))
+            return db_pg_query(db, sql, params, nparams, out, e);
+        PGresult *res = PQprepare(PGCONN(db), name, sql, nparams, NULL);
+        int rc = take_result(db, res, sql, NULL, e);
+        if (rc)
+            return rc;
+        snprintf(db->pg_prepared[db->pg_nprepared++], sizeof(db->pg_prepared[0]), "%s", name);
+    }
+    struct pg_params pp;
+    params_build(&pp, params, nparams);
+    PGresult *res = PQexecPrepared(PGCONN(db), name, nparams, pp.values, pp.lengths, pp.formats,
+                                   0);
+    params_free(&pp);
+    return take_result(db, res, sql, out, e);
 }
 
 int db_pg_script(struct db *db, const char *sql, struct err *e)
