@@ -5,6 +5,8 @@
 #include "usvc.h"
 #include "../util/log.h"
 
+#define RENEW_CHUNK 10000
+
 /* Reads up to limit due usi greater than after into ids; returns how many. */
 static int next_due(struct db *db, int64_t now, int64_t after, int limit, int64_t *ids,
                     struct err *e)
@@ -48,46 +50,74 @@ static int touch_one(struct db *db, int64_t usi, struct renew_stats *st, struct 
     return rc ? rc : db_exec(db, "RELEASE SAVEPOINT renew_one", NULL, 0, NULL, e);
 }
 
-/* One batch in one transaction; *last advances to the highest usi seen. */
-static int renew_batch(struct db *db, int64_t now, int batch, int64_t *last, int *seen,
+/* Still due inside the batch's transaction (the chunk of ids was read before it). */
+static int still_due(struct db *db, int64_t usi, int64_t now, bool *yes, struct err *e)
+{
+    int64_t n = 0;
+    struct db_value p[] = { DB_INT(usi), DB_INT(now) };
+    int rc = db_query_int(db,
+                          "SELECT count(*) FROM user_services WHERE user_service_id = $1"
+                          " AND status = 'ACTIVE' AND auto_bill = 1 AND expire IS NOT NULL"
+                          " AND expire <= $2",
+                          p, 2, &n, e);
+    *yes = rc == 0 && n > 0;
+    return rc;
+}
+
+/* The n services of ids (those still due) in one transaction. */
+static int renew_batch(struct db *db, int64_t now, const int64_t *ids, int n,
                        struct renew_stats *st, struct err *e)
 {
-    int64_t *ids = xcalloc((size_t)batch, sizeof(*ids));
+    struct renew_stats part = { 0 };
+    bool due = false;
     int rc = db_begin(db, true, e);
-    int n = rc ? rc : next_due(db, now, *last, batch, ids, e);
-    if (n < 0) {
-        free(ids);
-        db_rollback(db);
-        return n;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        rc = still_due(db, ids[i], now, &due, e);
+        if (rc == 0 && due) {
+            part.due++;
+            rc = touch_one(db, ids[i], &part, e);
+        }
     }
-    rc = 0;
-    for (int i = 0; rc == 0 && i < n; i++)
-        rc = touch_one(db, ids[i], st, e);
     if (rc == 0)
         rc = db_commit(db, e);
     else
         db_rollback(db);
-    if (rc == 0 && n > 0) {
-        *last = ids[n - 1];
-        st->due += n;
+    if (rc == 0) {
+        st->due += part.due;
+        st->touched += part.touched;
+        st->failed += part.failed;
     }
-    *seen = n;
-    free(ids);
     return rc;
 }
 
+/*
+ * The due ids are read RENEW_CHUNK at a time outside the batch transactions: each read
+ * sorts what is still due (the due index is not in id order), so reading per batch made a
+ * pass quadratic in the number of due services (docs/benchmarks.md).
+ */
 int renew_due(struct db *db, int64_t now, int batch, struct renew_stats *st, struct err *e)
 {
     int64_t last = 0;
-    int seen = 0;
+    int n;
+    int64_t *ids = xcalloc(RENEW_CHUNK, sizeof(*ids));
     memset(st, 0, sizeof(*st));
     if (batch <= 0)
         batch = RENEW_BATCH;
     do {
-        int rc = renew_batch(db, now, batch, &last, &seen, st, e);
-        if (rc)
-            return rc;
-    } while (seen == batch);
+        n = next_due(db, now, last, RENEW_CHUNK, ids, e);
+        for (int i = 0; n > 0 && i < n; i += batch) {
+            int rc = renew_batch(db, now, ids + i, n - i < batch ? n - i : batch, st, e);
+            if (rc) {
+                free(ids);
+                return rc;
+            }
+        }
+        if (n > 0)
+            last = ids[n - 1];
+    } while (n == RENEW_CHUNK);
+    free(ids);
+    if (n < 0)
+        return n;
     log_info("renewal pass", "due=%lld touched=%lld failed=%lld", (long long)st->due,
              (long long)st->touched, (long long)st->failed);
     return 0;

@@ -263,8 +263,12 @@ int withdraw_next_queued(struct db *db, int64_t usi, int64_t after_id, struct wd
                          struct err *e)
 {
     struct db_value p[] = { DB_INT(usi), DB_INT(after_id) };
+    /* The user_id term lets the (user_id, user_service_id) index serve the lookup; without
+       it the engines walk withdraw_history from after_id on, once per renewal (quadratic
+       renewal passes, docs/benchmarks.md). */
     return read_one(db,
-                    "SELECT " WD_COLS " FROM withdraw_history WHERE user_service_id = $1 "
+                    "SELECT " WD_COLS " FROM withdraw_history WHERE user_id = (SELECT user_id "
+                    "FROM user_services WHERE user_service_id = $1) AND user_service_id = $1 "
                     "AND withdraw_id > $2 AND withdraw_date IS NULL ORDER BY withdraw_id LIMIT 1",
                     p, 2, out, e);
 }

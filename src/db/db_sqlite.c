@@ -54,7 +54,8 @@ int db_sqlite_open(const char *path, struct db *db, struct err *e)
         "PRAGMA busy_timeout=5000;"
         "PRAGMA foreign_keys=ON;"
         "PRAGMA synchronous=FULL;"
-        "PRAGMA trusted_schema=OFF;";
+        "PRAGMA trusted_schema=OFF;"
+        "PRAGMA temp_store=MEMORY;"; /* savepoint sub-journals in memory, not temp files */
     int rc = sqlite3_open_v2(path, &db->lite,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
