@@ -467,8 +467,11 @@ int spool_finish_batch(struct db *db, const struct spool_opts *o, struct spool_c
     int rc = db_begin(db, true, e);
     for (int i = 0; rc == 0 && i < n; i++)
         rc = finish_in_tx(db, o, &c[i], r[i], data[i], now, e);
-    if (rc == 0)
-        return db_commit(db, e);
+    if (rc == 0 && (rc = db_commit(db, e)) == 0) {
+        for (int i = 0; i < n; i++)
+            c[i].recorded = true;
+        return 0;
+    }
     db_rollback(db);
     if (n == 1 || rc == ERR_IO)
         return rc;

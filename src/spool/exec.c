@@ -198,12 +198,83 @@ static int finish_all(struct db *db, const struct spool_opts *o, struct spool_cl
     return rc;
 }
 
+/* Outcomes this thread could not record yet (owned), with the options they were claimed with. */
+struct pending {
+    struct spool_claim *c;
+    enum task_result *r;
+    json_t **data;
+    int n;
+    struct spool_opts o;
+};
+
+static _Thread_local struct pending tls_pending;
+
+/* Keeps the unrecorded outcomes of c[0..n) (taking their storage) for a later attempt. */
+static void pending_keep(const struct spool_opts *o, struct spool_claim *c, enum task_result *r,
+                         json_t **data, int n)
+{
+    struct pending *p = &tls_pending;
+    for (int i = 0; i < n; i++) {
+        if (c[i].recorded)
+            continue;
+        p->c = xrealloc(p->c, (size_t)(p->n + 1) * sizeof(*p->c));
+        p->r = xrealloc(p->r, (size_t)(p->n + 1) * sizeof(*p->r));
+        p->data = xrealloc(p->data, (size_t)(p->n + 1) * sizeof(*p->data));
+        p->c[p->n] = c[i];
+        p->r[p->n] = r[i];
+        p->data[p->n] = data[i];
+        p->n++;
+        memset(&c[i], 0, sizeof(c[i])); /* moved */
+        data[i] = NULL;
+    }
+    p->o = *o;
+    if (p->n)
+        log_error("spool: outcomes not recorded, will retry", "tasks=%d", p->n);
+}
+
+int spool_pending_drop(void)
+{
+    struct pending *p = &tls_pending;
+    int n = p->n;
+    for (int i = 0; i < p->n; i++) {
+        json_decref(p->data[i]);
+        spool_claim_free(&p->c[i]);
+    }
+    free(p->c);
+    free(p->r);
+    free(p->data);
+    memset(p, 0, sizeof(*p));
+    return n;
+}
+
+/* Records the kept outcomes; 0 when there are none left. */
+static int pending_flush(struct db *db, struct err *e)
+{
+    struct pending *p = &tls_pending;
+    if (!p->n)
+        return 0;
+    int rc = finish_all(db, &p->o, p->c, p->r, p->data, p->n, e);
+    int left = 0;
+    for (int i = 0; i < p->n; i++)
+        if (!p->c[i].recorded)
+            left++;
+    if (left == 0) {
+        spool_pending_drop();
+        return 0;
+    }
+    return rc ? rc : err_set(e, ERR_IO, "spool: %d outcomes not recorded", left);
+}
+
 int spool_run_batch(struct db *db, const struct config *cfg, const struct spool_opts *o,
                     int batch, int pause_ms, int *done, struct err *e)
 {
     struct spool_claim one[1], *c = one;
     enum task_result r1[1], *r = r1;
     json_t *d1[1], **data = d1;
+    *done = 0;
+    int rc = pending_flush(db, e); /* nothing new before the earlier outcomes are in */
+    if (rc)
+        return rc;
     if (batch < 1 || batch > SPOOL_BATCH_MAX)
         batch = 1;
     if (batch > 1) {
@@ -211,13 +282,14 @@ int spool_run_batch(struct db *db, const struct config *cfg, const struct spool_
         r = xcalloc((size_t)batch, sizeof(*r));
         data = xcalloc((size_t)batch, sizeof(*data));
     }
-    int n = 0, rc = spool_claim_batch(db, o, time_now(), c, batch, &n, e);
+    int n = 0;
+    rc = spool_claim_batch(db, o, time_now(), c, batch, &n, e);
     for (int i = 0; i < n; i++)
         r[i] = execute_claimed(db, cfg, &c[i], &data[i]);
     if (n && pause_ms > 0)
         sleep_ms(pause_ms);
-    if (n)
-        rc = finish_all(db, o, c, r, data, n, e);
+    if (n && (rc = finish_all(db, o, c, r, data, n, e)))
+        pending_keep(o, c, r, data, n);
     for (int i = 0; i < n; i++) {
         json_decref(data[i]);
         spool_claim_free(&c[i]);

@@ -95,6 +95,7 @@ struct spool_claim {
     int64_t started;     /* time_now() at the claim */
     bool us_missing;     /* step 3: the us vanished; SUCCESS without a status change */
     bool user_missing;   /* step 2, seen by the claim: the task's user does not exist */
+    bool recorded;       /* its outcome was committed by spool_finish(_batch) */
 };
 
 /*
@@ -125,7 +126,8 @@ int spool_finish(struct db *db, const struct spool_opts *o, struct spool_claim *
                  enum task_result r, const json_t *data, int64_t now, struct err *e);
 /*
  * The outcomes of n claims in one transaction; when one cannot be recorded
- * the others are recorded alone and the first error is returned.
+ * the others are recorded alone and the first error is returned. Sets
+ * c[i].recorded for each outcome committed.
  */
 int spool_finish_batch(struct db *db, const struct spool_opts *o, struct spool_claim *c,
                        const enum task_result *r, json_t *const *data, int n, int64_t now,
@@ -159,10 +161,16 @@ int spool_run_one(struct db *db, const struct config *cfg, const struct spool_op
 /*
  * The same for up to batch tasks (1..SPOOL_BATCH_MAX): one claim transaction,
  * the executions in order, one finish transaction. *done receives the count.
+ * Outcomes that could not be recorded (the database went away) are kept by
+ * the calling thread and recorded first on its next call, before anything is
+ * claimed; spool_pending_drop() forgets them (thread exit: the claims are
+ * then released by the node's next start or by lease expiry).
  */
 #define SPOOL_BATCH_MAX 256
 int spool_run_batch(struct db *db, const struct config *cfg, const struct spool_opts *o,
                     int batch, int pause_ms, int *done, struct err *e);
+/* Frees the calling thread's unrecorded outcomes; returns how many there were. */
+int spool_pending_drop(void);
 
 /* ---- admin actions (manual.c) ---- */
 

@@ -172,6 +172,9 @@ static void *worker_main(void *arg)
         if (!atomic_load(&p->stop))
             spool_wait(gen, POLL_MS);
     }
+    int lost = spool_pending_drop();
+    if (lost)
+        log_error("spool worker exits with unrecorded outcomes; their claims are released at the next start or when the lease expires", "tasks=%d", lost);
     db_close(db);
     atomic_fetch_sub(&p->alive, 1);
     spool_wake();

@@ -556,6 +556,46 @@ static void test_cleanup_and_prolongate(void **state)
     assert_int_equal(q_int(db, "SELECT delayed FROM spool WHERE id = $1", prol), 600);
 }
 
+static void test_unrecorded_outcome(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    struct spool_opts o = { "node-a", 60, SPOOL_JOBS_ALL };
+    int n = 0;
+    bool pg = db_engine_of(db) == DB_PG;
+    q_exec(db, "DELETE FROM templates WHERE id = 't_rec'");
+    q_exec(db, "INSERT INTO templates (id, data) VALUES ('t_rec', 'done')");
+    int64_t id = mktask(db, "{\"name\":\"REC\",\"settings\":{\"transport\":\"local\","
+                            "\"template_id\":\"t_rec\"}}", 100, 0);
+    int64_t other = mktask(db, "{\"name\":\"OTHER\"}", 100, 0);
+    /* the finish cannot delete the row (a stand-in for a database that went away) */
+    if (pg)
+        q_exec(db, "CREATE FUNCTION t_nodel() RETURNS trigger LANGUAGE plpgsql AS"
+                   " 'BEGIN RAISE EXCEPTION ''nope''; END'");
+    q_exec(db, pg ? "CREATE TRIGGER t_nodel BEFORE DELETE ON spool FOR EACH ROW"
+                    " EXECUTE FUNCTION t_nodel()"
+                  : "CREATE TRIGGER t_nodel BEFORE DELETE ON spool BEGIN"
+                    " SELECT RAISE(ABORT, 'nope'); END");
+    assert_int_not_equal(spool_run_batch(db, NULL, &o, 1, 0, &n, &e), 0);
+    assert_int_equal(n, 1);
+    expect_text(db, "SELECT claimed_by FROM spool WHERE id = $1", id, "node-a");
+    /* still failing: nothing new is claimed while the outcome waits */
+    assert_int_not_equal(spool_run_batch(db, NULL, &o, 1, 0, &n, &e), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(q_int(db, "SELECT attempts FROM spool WHERE id = $1", other), 0);
+    q_exec(db, pg ? "DROP TRIGGER t_nodel ON spool" : "DROP TRIGGER t_nodel");
+    if (pg)
+        q_exec(db, "DROP FUNCTION t_nodel()");
+    /* the kept outcome is recorded first, then work goes on */
+    if (spool_run_batch(db, NULL, &o, 1, 0, &n, &e))
+        fail_msg("run: %s", e.msg);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM spool WHERE id = $1", id), 0);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM spool_history WHERE spool_id = $1"
+                               " AND status = 'SUCCESS'", id), 1);
+    assert_int_equal(n, 1); /* and OTHER was claimed in the same call */
+    assert_int_equal(spool_pending_drop(), 0);
+}
+
 /* ---- fixture ---- */
 
 static int pg_setup(const char *admin_url)
@@ -658,6 +698,7 @@ static const struct tcase db_cases[] = {
     { "batch", test_batch },
     { "missing_user_and_us", test_missing_user_and_us },
     { "cleanup_and_prolongate", test_cleanup_and_prolongate },
+    { "unrecorded_outcome", test_unrecorded_outcome },
 };
 
 int main(void)
