@@ -1,8 +1,8 @@
 /*
  * claim.c — the spool's bookkeeping transactions (spool.md §5.2, §5.5; D9,
- * D10): claiming one runnable task with its history row, finishing it
- * (success, periodic re-arm, retry schedule, max_attempts, STUCK), releasing
- * the claims of a crashed node and the lease heartbeat.
+ * D10): claiming runnable tasks (one, or a batch) with their history rows,
+ * finishing them (success, periodic re-arm, retry schedule, max_attempts,
+ * STUCK), releasing the claims of a crashed node and the lease heartbeat.
  *
  * Runnable (one SELECT served by the partial index spool_runnable):
  *   status not STUCK/PAUSED, due (executed IS NULL or executed + delayed <=
@@ -22,7 +22,6 @@
 #include "../db/db.h"
 #include "../util/buf.h"
 #include "../util/log.h"
-
 #include "../util/timeutil.h"
 
 #include <pthread.h>
