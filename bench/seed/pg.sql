@@ -17,7 +17,7 @@ SELECT 1 + i, 'bench' || i, NULL, ${created}, ${balance}, 0, 'Bench User ' || i,
 FROM generate_series(1, ${users}) i;
 
 INSERT INTO pays_history (id, user_id, pay_system_id, money, date, comment, uniq_key)
-SELECT user_id - 1, user_id, 'manual', ${balance}, ${created}, 'bench opening',
+SELECT user_id - 1, user_id, 'manual', ${balance}, ${created}, NULL,
        'seed-' || (user_id - 1)
 FROM users WHERE user_id > 1;
 
