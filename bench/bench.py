@@ -411,7 +411,16 @@ class Bench:
             sess = self.sessions(port)
             for key, _label, path, who in ENDPOINTS:
                 hdr = "session-id: " + sess[who]
-                st, js = self.http(port, "GET", path, headers={"session-id": sess[who]})
+                # the previous endpoint's backlog (slow requests queued by 256 connections) may
+                # still be draining: retry the probe for up to 30 s
+                for attempt in range(60):
+                    try:
+                        st, js = self.http(port, "GET", path, headers={"session-id": sess[who]})
+                        break
+                    except OSError:
+                        if attempt == 59:
+                            raise
+                        time.sleep(0.5)
                 if st != 200:
                     raise RuntimeError("%s answered %s: %s" % (path, st, str(js)[:300]))
                 self.wrk(port, path, 32, 1, header=hdr)  # warm-up
@@ -618,27 +627,23 @@ class Bench:
             log("[%s] seeding the API database (%d users)" % (name, self.p["api_users"]))
             url = self.api_db(eng)
             api_urls[name] = url
-            if want("startup"):
-                log("[%s] start-up time and idle RSS" % name)
-                self.sc_startup(eng, url)
-            if want("refs") and name == "sqlite":
-                log("[refs] reference servers")
-                self.sc_refs(url)
-            if want("read"):
-                log("[%s] API reads" % name)
-                self.sc_read(eng, url)
-            if want("write"):
-                log("[%s] API writes (payments)" % name)
-                self.sc_write(eng, url)
-            if want("insert"):
-                log("[%s] raw insert reference" % name)
-                self.sc_insert(eng)
-            if want("spool"):
-                log("[%s] spool" % name)
-                self.sc_spool(eng)
-            if want("renew"):
-                log("[%s] renewal pass" % name)
-                self.sc_renew(eng)
+            steps = [("startup", "start-up time and idle RSS", lambda: self.sc_startup(eng, url)),
+                     ("refs", "reference servers", lambda: self.sc_refs(url) if name == "sqlite" else None),
+                     ("read", "API reads", lambda: self.sc_read(eng, url)),
+                     ("write", "API writes (payments)", lambda: self.sc_write(eng, url)),
+                     ("insert", "raw insert reference", lambda: self.sc_insert(eng)),
+                     ("spool", "spool", lambda: self.sc_spool(eng)),
+                     ("renew", "renewal pass", lambda: self.sc_renew(eng))]
+            for key, title, fn in steps:
+                if not want(key):
+                    continue
+                log("[%s] %s" % (name, title))
+                try:
+                    fn()
+                except Exception as ex:  # one failing scenario must not lose the others
+                    log("  %s %s FAILED: %r" % (key, name, ex))
+                    self.record("error", name, key, error=repr(ex)[:500])
+                    kill_children()
             eng.drop(url)
         self.record("done", "-", "-", seconds=time.monotonic() - t_start, load_end=loadavg())
         self.stop_pg()
@@ -817,6 +822,13 @@ def summarize(results):
             L.append("| %s | %.1f%s | %.1f |" % (
                 eng, med([r["startup_s"] * 1000 for r in rs]), rng([r["startup_s"] * 1000 for r in rs], "%.1f"),
                 med([r["idle_rss_kb"] for r in rs]) / 1024))
+        L.append("")
+
+    errors = [r for r in results if r["scenario"] == "error"]
+    if errors:
+        L.append("### Scenarios that failed in this run\n")
+        for r in errors:
+            L.append("* %s on %s: `%s`" % (r["variant"], r["engine"], r["error"]))
         L.append("")
 
     L.append("### Targets (issue #8)\n")
