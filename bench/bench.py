@@ -603,7 +603,9 @@ class Bench:
         info["sqlite"] = run(["sqlite3", "--version"]).stdout.split()[0]
         info["wrk"] = run(["wrk", "-v"], check=False).stdout.split("\n")[0][:60]
         info["billd"] = run([self.billd, "version"], check=False).stdout.strip()
-        info["git"] = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], check=False).stdout.strip()
+        r = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        info["git"] = r.stdout.strip() if r.returncode == 0 else os.environ.get("BENCH_REV", "no git checkout")
         info["quick"] = bool(self.args.quick)
         return info
 
