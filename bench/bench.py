@@ -224,6 +224,7 @@ class Bench:
         self.out = os.path.abspath(args.out or os.path.join(BENCH, "results", stamp))
         os.makedirs(os.path.join(self.out, "logs"), exist_ok=True)
         self.work = tempfile.mkdtemp(prefix="billd-bench-")
+        atexit.register(shutil.rmtree, self.work, True)
         self.results = []
         self.raw = open(os.path.join(self.out, "results.jsonl"), "a")
         self.engines = {}
