@@ -311,13 +311,44 @@ void db_result_free(struct db_result *r)
 
 int db_sync_sequence(struct db *db, const char *table, const char *key, struct err *e)
 {
+    return db_sync_sequence_from(db, table, key, 0, NULL, e);
+}
+
+/* SQLite keeps a next value only for tables declared AUTOINCREMENT, in sqlite_sequence. */
+static int sqlite_sequence_raise(struct db *db, const char *table, int64_t next, bool *kept,
+                                 struct err *e)
+{
+    int64_t autoinc = 0;
+    struct db_value p[] = { DB_TEXT(table), DB_INT(next - 1) };
+    int rc = db_query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                              " AND name = $1 AND sql LIKE '%AUTOINCREMENT%'", p, 1, &autoinc, e);
+    if (rc || !autoinc)
+        return rc;
+    int64_t changed = 0;
+    rc = db_exec(db, "UPDATE sqlite_sequence SET seq = max(seq, $2) WHERE name = $1", p, 2,
+                 &changed, e);
+    if (rc == 0 && !changed)
+        rc = db_exec(db, "INSERT INTO sqlite_sequence (name, seq) VALUES ($1, $2)", p, 2, NULL, e);
+    if (rc == 0 && kept)
+        *kept = true;
+    return rc;
+}
+
+int db_sync_sequence_from(struct db *db, const char *table, const char *key, int64_t next,
+                          bool *kept, struct err *e)
+{
+    if (kept)
+        *kept = next <= 1;
     if (db->engine != DB_PG)
-        return 0;
+        return next > 1 ? sqlite_sequence_raise(db, table, next, kept, e) : 0;
     char *sql = xasprintf("SELECT setval(pg_get_serial_sequence('%s', '%s'),"
-                          " GREATEST((SELECT max(%s) FROM %s), 1))",
+                          " GREATEST((SELECT max(%s) FROM %s), $1, 1))",
                           table, key, key, table);
-    int rc = db_exec(db, sql, NULL, 0, NULL, e);
+    struct db_value p[] = { DB_INT(next > 1 ? next - 1 : 0) };
+    int rc = db_exec(db, sql, p, 1, NULL, e);
     free(sql);
+    if (rc == 0 && kept)
+        *kept = true;
     return rc;
 }
 

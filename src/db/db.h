@@ -118,6 +118,14 @@ void db_result_free(struct db_result *r);
  * max + 1 by itself). Identifiers come from models, never from input.
  */
 int db_sync_sequence(struct db *db, const char *table, const char *key, struct err *e);
+/*
+ * The same, and the next generated key is at least next (MySQL's
+ * AUTO_INCREMENT=N; 0 = no floor). SQLite can keep such a floor only for a
+ * table declared AUTOINCREMENT (its sqlite_sequence row); any other table
+ * takes max + 1. *kept (may be NULL) says whether the floor holds.
+ */
+int db_sync_sequence_from(struct db *db, const char *table, const char *key, int64_t next,
+                          bool *kept, struct err *e);
 
 /* Dialect helpers. */
 /* "LIKE" on SQLite (ASCII case-insensitive), "ILIKE" on PostgreSQL. */

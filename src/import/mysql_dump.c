@@ -97,6 +97,8 @@ struct parser {
     bool dump_header;     /* a "-- MySQL dump" / "-- MariaDB dump" header was seen */
     bool dump_completed;  /* its "-- Dump completed" trailer was seen */
     bool first_comment_seen;
+    bool no_backslash;    /* SQL_MODE has NO_BACKSLASH_ESCAPES: '\\' is an ordinary byte */
+    struct buf code;      /* text of a versioned comment or SET statement (SQL_MODE check) */
 };
 
 static int perr(struct parser *p, long line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -157,6 +159,50 @@ static bool word_is(const struct parser *p, const char *kw)
     return strcasecmp(p->word.data, kw) == 0;
 }
 
+/* ---- SQL_MODE ---- */
+
+/* Longest text kept of a versioned comment or SET statement; the rest is not checked. */
+#define CODE_MAX 4096
+
+/* True if needle occurs in s[0..n), ignoring ASCII case. */
+static bool contains_ci(const char *s, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (strncasecmp(s + i, needle, k) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * Notes the SQL_MODE assignments in p->code (a SET statement, or the text of
+ * a versioned comment such as mysqldump's "40101 SET SQL_MODE=…"): with
+ * NO_BACKSLASH_ESCAPES a backslash in a string is an ordinary byte; any other
+ * value, @OLD_SQL_MODE included, turns the escapes back on. @sql_mode (a user
+ * variable) and OLD_SQL_MODE are not the mode.
+ */
+static void note_sql_mode(struct parser *p)
+{
+    const char *s = p->code.data;
+    for (const char *m = s; (m = strcasestr(m, "SQL_MODE")) != NULL; m += 8) {
+        bool user_var = m > s && m[-1] == '@' && (m - 1 == s || m[-2] != '@');
+        if (user_var || (m > s && is_word_char((unsigned char)m[-1])))
+            continue;
+        const char *v = m + 8;
+        while (is_space(*v))
+            v++;
+        if (*v == ':')
+            v++;
+        if (*v != '=')
+            continue;
+        for (v++; is_space(*v);)
+            v++;
+        size_t n = *v == '\'' || *v == '"' ? strcspn(v + 1, *v == '\'' ? "'" : "\"") + 1
+                                           : strcspn(v, ",");
+        p->no_backslash = contains_ci(v, n, "NO_BACKSLASH_ESCAPES");
+    }
+}
+
 /* ---- comments and whitespace ---- */
 
 /* Skips a "-- " or "#" comment to the end of its line, noting mysqldump's header and trailer. */
@@ -179,19 +225,29 @@ static void skip_line_comment(struct parser *p)
     p->first_comment_seen = true;
 }
 
+/*
+ * Skips a block comment. A versioned one is code MySQL runs; mysqldump sets
+ * SQL_MODE in one ("40101 SET … SQL_MODE='…'"), so its text is checked.
+ */
 static int skip_block_comment(struct parser *p)
 {
     long start = p->rd.line;
+    bool versioned = rd_peek(&p->rd, 2) == '!';
     rd_next(&p->rd);
     rd_next(&p->rd);
+    buf_reset(&p->code);
     for (;;) {
         int c = rd_next(&p->rd);
         if (c < 0)
             return eof_error(p, "in a comment", start);
         if (c == '*' && rd_peek(&p->rd, 0) == '/') {
             rd_next(&p->rd);
+            if (versioned)
+                note_sql_mode(p);
             return 0;
         }
+        if (versioned && p->code.len < CODE_MAX)
+            (void)buf_putc(&p->code, (char)c);
     }
 }
 
@@ -311,21 +367,26 @@ static int add_name(struct parser *p)
 
 /* ---- skipping ---- */
 
-/* Skips a quoted string or name whose opening quote is the next byte. */
-static int skip_quoted(struct parser *p)
+/* Skips a quoted string or name whose opening quote is the next byte, copying it to copy (may be NULL). */
+static int skip_quoted(struct parser *p, struct buf *copy)
 {
     long start = p->rd.line;
-    int q = rd_next(&p->rd);
+    int q = rd_next(&p->rd), c = q;
     for (;;) {
-        int c = rd_next(&p->rd);
+        if (copy && copy->len < CODE_MAX)
+            (void)buf_putc(copy, (char)c);
+        c = rd_next(&p->rd);
         if (c < 0)
             return eof_error(p, q == '`' ? "in a `quoted` name" : "in a string", start);
-        if (c == '\\' && q != '`') {
+        if (c == '\\' && q != '`' && !p->no_backslash) {
             if (rd_next(&p->rd) < 0)
                 return eof_error(p, "in a string", start);
         } else if (c == q) {
-            if (rd_peek(&p->rd, 0) != q)
+            if (rd_peek(&p->rd, 0) != q) {
+                if (copy && copy->len < CODE_MAX)
+                    (void)buf_putc(copy, (char)c);
                 return 0;
+            }
             rd_next(&p->rd);
         }
     }
@@ -346,7 +407,7 @@ static int skip_statement(struct parser *p)
             return 0;
         }
         if (c == '\'' || c == '"' || c == '`') {
-            if ((rc = skip_quoted(p)))
+            if ((rc = skip_quoted(p, NULL)))
                 return rc;
         } else {
             rd_next(&p->rd);
@@ -405,8 +466,8 @@ static int read_string_body(struct parser *p)
             return eof_error(p, "in a string", start);
         /* copy the run of ordinary bytes in one go */
         size_t from = r->pos;
-        while (r->pos < r->len && r->buf[r->pos] != q && r->buf[r->pos] != '\\' &&
-               r->buf[r->pos] != '\n')
+        while (r->pos < r->len && r->buf[r->pos] != q &&
+               (r->buf[r->pos] != '\\' || p->no_backslash) && r->buf[r->pos] != '\n')
             r->pos++;
         if (buf_append(&p->row, r->buf + from, r->pos - from))
             return row_full(p);
@@ -414,7 +475,7 @@ static int read_string_body(struct parser *p)
             continue;
         int c = rd_next(r);
         int rc = 0;
-        if (c == '\\') {
+        if (c == '\\' && !p->no_backslash) {
             int d = rd_next(r);
             if (d < 0)
                 return eof_error(p, "in a string", start);
@@ -843,7 +904,7 @@ static int skip_definition(struct parser *p, bool *closed)
         if (c < 0)
             return eof_error(p, "in CREATE TABLE", p->stmt_line);
         if (c == '\'' || c == '"' || c == '`') {
-            if ((rc = skip_quoted(p)))
+            if ((rc = skip_quoted(p, NULL)))
                 return rc;
             continue;
         }
@@ -858,6 +919,49 @@ static int skip_definition(struct parser *p, bool *closed)
         } else if (c == ',' && depth == 0) {
             return 0;
         }
+    }
+}
+
+/* The table options after "( … )", up to the delimiter: AUTO_INCREMENT=N is kept, the rest skipped. */
+static int read_table_options(struct parser *p, int64_t *auto_increment)
+{
+    for (;;) {
+        int rc = skip_ws(p);
+        if (rc)
+            return rc;
+        int c = rd_peek(&p->rd, 0);
+        if (c < 0 || at_delim(p))
+            return 0;
+        if (c == '\'' || c == '"' || c == '`') {
+            if ((rc = skip_quoted(p, NULL)))
+                return rc;
+            continue;
+        }
+        if (!is_word_char(c)) {
+            rd_next(&p->rd);
+            continue;
+        }
+        if ((rc = read_word(p)))
+            return rc;
+        if (!word_is(p, "AUTO_INCREMENT"))
+            continue;
+        if ((rc = skip_ws(p)))
+            return rc;
+        if (rd_peek(&p->rd, 0) == '=') {
+            rd_next(&p->rd);
+            if ((rc = skip_ws(p)))
+                return rc;
+        }
+        int64_t n = 0;
+        if (!is_digit(rd_peek(&p->rd, 0)))
+            return perr(p, p->rd.line, "AUTO_INCREMENT without a number");
+        while (is_digit(rd_peek(&p->rd, 0))) {
+            int d = rd_next(&p->rd) - '0';
+            if (n > (INT64_MAX - d) / 10)
+                return perr(p, p->rd.line, "AUTO_INCREMENT out of range");
+            n = n * 10 + d;
+        }
+        *auto_increment = n;
     }
 }
 
@@ -884,9 +988,13 @@ static int read_definitions(struct parser *p)
         if ((rc = skip_definition(p, &closed)))
             return rc;
     }
+    int64_t auto_increment = 0;
+    if ((rc = read_table_options(p, &auto_increment)))
+        return rc;
     if (p->h->on_table) {
         struct mysql_table t = { .name = p->table, .columns = (const char *const *)p->names,
-                                 .ncolumns = p->nnames, .line = p->stmt_line };
+                                 .ncolumns = p->nnames, .auto_increment = auto_increment,
+                                 .line = p->stmt_line };
         if ((rc = p->h->on_table(p->h->ctx, &t, p->e)))
             return rc;
     }
@@ -948,6 +1056,39 @@ static int parse_delimiter(struct parser *p)
     return 0;
 }
 
+/* SET …: nothing to import, but an SQL_MODE it sets changes how strings read. */
+static int parse_set(struct parser *p)
+{
+    buf_reset(&p->code);
+    for (;;) {
+        int rc = skip_ws(p);
+        if (rc)
+            return rc;
+        int c = rd_peek(&p->rd, 0);
+        if (c < 0)
+            return eof_error(p, "in a statement without its closing delimiter", p->stmt_line);
+        if (at_delim(p)) {
+            eat_delim(p);
+            note_sql_mode(p);
+            return 0;
+        }
+        if (p->code.len < CODE_MAX)
+            (void)buf_putc(&p->code, ' ');
+        if (c == '\'' || c == '"' || c == '`') {
+            if ((rc = skip_quoted(p, &p->code)))
+                return rc;
+            continue;
+        }
+        do {
+            if (p->code.len < CODE_MAX)
+                (void)buf_putc(&p->code, (char)c);
+            rd_next(&p->rd);
+            c = rd_peek(&p->rd, 0);
+        } while (c >= 0 && !is_space(c) && c != '\'' && c != '"' && c != '`' && !at_delim(p) &&
+                 !(c == '/' && rd_peek(&p->rd, 1) == '*'));
+    }
+}
+
 /* BEGIN, START TRANSACTION, COMMIT, ROLLBACK: tracked to notice a truncated dump. */
 static int parse_transaction(struct parser *p, bool *handled)
 {
@@ -985,6 +1126,8 @@ static int parse_statement(struct parser *p)
         return parse_create(p);
     if (word_is(p, "DELIMITER"))
         return parse_delimiter(p);
+    if (word_is(p, "SET"))
+        return parse_set(p);
     rc = parse_transaction(p, &handled);
     return handled || rc ? rc : skip_statement(p);
 }
@@ -1036,11 +1179,13 @@ static int run(struct parser *p, const struct mysql_dump_handler *h,
     p->rd.line = 1;
     buf_init(&p->word, MYSQL_DUMP_MAX_IDENT + 2);
     buf_init(&p->row, MYSQL_DUMP_MAX_ROW);
+    buf_init(&p->code, CODE_MAX + 1);
     int rc = parse_all(p);
     p->stats->lines = p->rd.line;
     free_names(p);
     buf_free(&p->word);
     buf_free(&p->row);
+    buf_free(&p->code);
     free(p->slots);
     free(p->values);
     return rc;

@@ -12,6 +12,10 @@
  * (`-- `, `#`, block comments including MySQL's versioned "!40101 …" ones),
  * DELIMITER blocks with triggers and routines.
  *
+ * AUTO_INCREMENT=N of a CREATE TABLE is passed on; SET statements and
+ * versioned comments are read for SQL_MODE: NO_BACKSLASH_ESCAPES makes '\'
+ * an ordinary byte in strings until the mode is set again.
+ *
  * Values: quoted strings with MySQL's backslash escapes (\0 \' \" \b \n \r
  * \t \Z \\, and \% \_ kept as two characters, as MySQL does outside LIKE)
  * and doubled quotes, adjacent literals joined ('a' 'b' = 'ab'), charset
@@ -81,6 +85,7 @@ struct mysql_table {
     const char *name;           /* unqualified table name */
     const char *const *columns; /* column names in order (keys and constraints left out) */
     size_t ncolumns;
+    int64_t auto_increment;     /* the AUTO_INCREMENT=N table option (the next id), 0 if absent */
     long line;
 };
 

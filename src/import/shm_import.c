@@ -286,6 +286,7 @@ struct table_state {
     char **dump_cols; /* column order of the dump's CREATE TABLE, if any */
     size_t ndump_cols;
     int64_t max_id;   /* largest AUTO key so far (MySQL numbers `default` as max + 1) */
+    int64_t next_id;  /* the dump's AUTO_INCREMENT=N: SHM's next id, 0 if not given */
     int64_t rows, imported, ignored, replaced, skipped;
     bool seen;
     char *insert_sql[2]; /* plain, ON CONFLICT DO NOTHING */
@@ -1133,6 +1134,11 @@ static int on_table(void *ctx, const struct mysql_table *d, struct err *e)
                            d->line, d->name, t->spec->cols[i].name, t->spec->name);
     }
     set_dump_columns(im, t, d);
+    if (d->auto_increment > 0 && (t->spec->cols[0].flags & CF_AUTO)) {
+        t->next_id = d->auto_increment;
+        if (t->max_id < d->auto_increment - 1) /* MySQL numbers `default` rows from N */
+            t->max_id = d->auto_increment - 1;
+    }
     return 0;
 }
 
@@ -1284,15 +1290,26 @@ static int restore_config(struct shm_import *im, struct err *e)
     return 0;
 }
 
+/*
+ * Moves every id sequence past the imported ids and SHM's AUTO_INCREMENT
+ * (ids of rows deleted in SHM are not handed out again). SQLite keeps that
+ * floor only for AUTOINCREMENT tables; for the others the summary says so.
+ */
 static int sync_sequences(struct shm_import *im, struct err *e)
 {
     for (size_t i = 0; i < NTABLES; i++) {
         const struct table_spec *s = &tables[i];
-        if (s->role == TR_IMPORT && (s->cols[0].flags & CF_AUTO)) {
-            int rc = db_sync_sequence(im->db, s->name, s->cols[0].name, e);
-            if (rc)
-                return rc;
-        }
+        if (s->role != TR_IMPORT || !(s->cols[0].flags & CF_AUTO))
+            continue;
+        const struct table_state *t = &im->t[i];
+        bool kept = true;
+        int rc = db_sync_sequence_from(im->db, s->name, s->cols[0].name, t->next_id, &kept, e);
+        if (rc)
+            return rc;
+        if (!kept)
+            warn(im, "%s: SHM's next id was %lld; on SQLite billd's next id is the largest"
+                     " imported id + 1, so ids of rows deleted in SHM may be used again",
+                 s->name, (long long)t->next_id);
     }
     return 0;
 }

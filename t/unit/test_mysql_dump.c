@@ -86,6 +86,8 @@ static int on_table(void *ctx, const struct mysql_table *t, struct err *e)
     buf_printf(&c->out, "CREATE %s|", t->name);
     for (size_t i = 0; i < t->ncolumns; i++)
         buf_printf(&c->out, "%s%s", i ? "," : "", t->columns[i]);
+    if (t->auto_increment)
+        buf_printf(&c->out, "|next=%lld", (long long)t->auto_increment);
     buf_putc(&c->out, '\n');
     return 0;
 }
@@ -223,7 +225,13 @@ static void test_create_table(void **state)
            "CREATE TABLE copy LIKE users;\n"
            "CREATE DATABASE IF NOT EXISTS shm;\nUSE shm;\n"
            "CREATE TABLE `shm`.`x` (`a` int);\n",
-           "CREATE users|user_id,login,key,balance,kind\nCREATE tmp|a\nCREATE x|a\n");
+           "CREATE users|user_id,login,key,balance,kind|next=40095\nCREATE tmp|a\nCREATE x|a\n");
+    expect("CREATE TABLE t (a int) AUTO_INCREMENT 7 COMMENT 'AUTO_INCREMENT=9';\n"
+           "CREATE TABLE u (a int) ENGINE=InnoDB AUTO_INCREMENT=0;\n",
+           "CREATE t|a|next=7\nCREATE u|a\n");
+    expect_error("CREATE TABLE t (a int) AUTO_INCREMENT=x;", "AUTO_INCREMENT without a number");
+    expect_error("CREATE TABLE t (a int) AUTO_INCREMENT=99999999999999999999;",
+                 "AUTO_INCREMENT out of range");
     expect_error("CREATE TABLE t (a int, b varchar(3)", "unexpected end of input in CREATE TABLE");
 }
 
@@ -253,6 +261,31 @@ static void test_other_statements(void **state)
     expect_error("INSERT INTO t VALUES (1 2);", "expected ',' or ')' after a value");
     expect_error("INSERT INTO t VALUES 1;", "expected '(' starting a row");
     expect_error("INSERT INTO (a) VALUES (1);", "expected a name");
+}
+
+/* SQL_MODE with NO_BACKSLASH_ESCAPES: a backslash is an ordinary byte until the mode changes. */
+static void test_sql_mode(void **state)
+{
+    UNUSED(state);
+    /* mysqldump's header and trailer */
+    expect("/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO,"
+           "NO_BACKSLASH_ESCAPES' */;\n"
+           "INSERT INTO t VALUES ('a\\b','c''d','e\\');\n"
+           "/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n"
+           "INSERT INTO t VALUES ('a\\nb');\n",
+           "t|P||'a\\x5cb','c'd','e\\x5c'\nt|P||'a\\x0ab'\n");
+    /* plain SET statements, and statements skipped while the mode is on */
+    expect("SET SESSION sql_mode = 'ANSI,no_backslash_escapes';\n"
+           "SET @x = 'a\\';\nLOCK TABLES `t\\` WRITE;\n"
+           "INSERT INTO t VALUES ('C:\\dir\\');\n"
+           "SET @@session.sql_mode := '';\n"
+           "INSERT INTO t VALUES ('\\t');\n",
+           "t|P||'C:\\x5cdir\\x5c'\nt|P||'\\x09'\n");
+    /* a user variable or OLD_SQL_MODE is not the mode */
+    expect("SET @sql_mode = 'NO_BACKSLASH_ESCAPES', @OLD_SQL_MODE = 'NO_BACKSLASH_ESCAPES';\n"
+           "/*!40101 SET @OLD_SQL_MODE='NO_BACKSLASH_ESCAPES' */;\n"
+           "INSERT INTO t VALUES ('\\t');\n",
+           "t|P||'\\x09'\n");
 }
 
 static void test_truncated(void **state)
@@ -456,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_comments),
         cmocka_unit_test(test_create_table),
         cmocka_unit_test(test_other_statements),
+        cmocka_unit_test(test_sql_mode),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_value_too_long),
