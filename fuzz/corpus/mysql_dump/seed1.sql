@@ -1,0 +1,15 @@
+-- MySQL dump 10.13
+/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;
+CREATE TABLE `users` (
+  `user_id` int NOT NULL AUTO_INCREMENT,
+  `login` varchar(128) NOT NULL COMMENT 'a (b), c',
+  PRIMARY KEY (`user_id`)
+) ENGINE=InnoDB AUTO_INCREMENT=12 DEFAULT CHARSET=utf8mb4;
+LOCK TABLES `users` WRITE;
+INSERT INTO `users` VALUES (1,'admin'),(2,'it''s \'q\' \\ \n'),(3,_binary 'a\0b'),(4,0x00FF),(5,b'101'),(DEFAULT,NULL),(7,NOW());
+UNLOCK TABLES;
+DELIMITER ;;
+/*!50003 CREATE*/ /*!50003 TRIGGER t BEFORE UPDATE ON users FOR EACH ROW BEGIN SET NEW.a = 1; END */;;
+DELIMITER ;
+/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;
+-- Dump completed on 2025-05-05 10:00:00

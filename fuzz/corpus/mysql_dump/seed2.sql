@@ -1,0 +1,6 @@
+SET sql_mode = 'NO_BACKSLASH_ESCAPES';
+BEGIN;
+INSERT INTO t (a, `b`) VALUES ('C:\dir\', "x""y"), (-1.5e3, TRUE);
+REPLACE INTO t VALUES (1);
+INSERT IGNORE INTO db.t VALUES (2);
+COMMIT;
