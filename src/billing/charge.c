@@ -244,7 +244,7 @@ static int pay_in_tree(struct db *db, int64_t usi, struct wd *w, const struct bi
 
 static int charge_pay_us_impl(struct db *db, int64_t usi, int64_t now, bool *paid, struct err *e)
 {
-    struct us_link l;
+    struct us_link l = { 0 };
     struct wd w;
     struct bill_service s;
     *paid = false;

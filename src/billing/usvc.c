@@ -347,7 +347,7 @@ static int set_status(struct bctx *b, struct usvc *us, const char *status, const
     if (!eq(us->status, "PROGRESS") && !eq(us->status, "ERROR"))
         snprintf(us->status_before, sizeof(us->status_before), "%s", us->status);
     int rc = eq(status, "REMOVED") ? removed_effects(b, us) : 0;
-    snprintf(us->status, sizeof(us->status), "%s", status);
+    snprintf(us->status, sizeof(us->status), "%s", status ? status : "");
     if (rc == 0)
         rc = us_store(b->db, us, b->e);
     if (rc == 0 && changed)

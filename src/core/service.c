@@ -296,8 +296,8 @@ int service_children_normalize(const json_t *in, int64_t self_id, json_t **out, 
 {
     json_t *arr = children_array(in), *res, *v;
     size_t i;
-    int64_t id;
-    double qnt;
+    int64_t id = 0;
+    double qnt = 0;
     if (!arr)
         return err_set(e, ERR_INVALID,
                        "Field children: expected an array of {service_id, qnt}");
@@ -325,8 +325,8 @@ json_t *service_children_read(const json_t *stored)
 {
     json_t *arr = stored ? children_array(stored) : NULL, *res = json_array(), *v;
     size_t i;
-    int64_t id;
-    double qnt;
+    int64_t id = 0;
+    double qnt = 0;
     json_array_foreach(arr, i, v) {
         if (child_parse(v, i, true, &id, &qnt, NULL) == 0)
             json_array_append_new(res, child_entry(id, qnt));
