@@ -86,7 +86,7 @@ for my $engine (engines()) {
         subtest 'PUT /admin/transport/ssh/test' => sub {
             my $r = $s->req(PUT => '/shm/v1/admin/transport/ssh/test', %A,
                 json => { host => 'root@127.0.0.1', key_id => $kid, port => $sshd->port });
-            is $r->{status}, 200, '200';
+            is $r->{status}, 200, 'the ssh test answers 200';
             my $d = $r->{json}{data}[0];
             like $d->{pipeline_id} // '', qr/^[1-9]\d*$/, 'a fresh pipeline_id';
             is jenc($r, 'data'),
@@ -126,7 +126,7 @@ for my $engine (engines()) {
         subtest 'PUT /admin/transport/ssh/init' => sub {
             my $r = $s->req(PUT => '/shm/v1/admin/transport/ssh/init', %A,
                 json => { host => 'root@127.0.0.1', key_id => $kid, template_id => 'init_script' });
-            is $r->{status}, 200, '200';
+            is $r->{status}, 200, 'the ssh init answers 200';
             my $d = $r->{json}{data}[0];
             is jenc($r, 'data'),
               qq([{"host":"root\@127.0.0.1","key_id":$kid,"pipeline_id":$d->{pipeline_id},"template_id":"init_script"}]),
@@ -143,7 +143,7 @@ for my $engine (engines()) {
             my ($id) = $s->sql("INSERT INTO console (start) VALUES (1) RETURNING id");
             $s->sql(append_sql($s, $id, "<font color=yellow>Trying</font>\nline \xc3\xa9\n"));
             my $r = $s->req(GET => '/shm/admin/console.cgi', %A, query => { id => $id });
-            is $r->{status}, 200, '200';
+            is $r->{status}, 200, 'console.cgi answers 200';
             like $r->{headers}{'content-type'}, qr{^text/plain}, 'text/plain';
             is $r->{body}, "<font color=yellow>Trying</font>\nline \xc3\xa9\n", 'the whole log (bytes)';
             is $r->{headers}{'x-console-eof'}, '0', 'x-console-eof 0';
@@ -185,7 +185,7 @@ for my $engine (engines()) {
             is $h->{status}, 200, 'other requests are served while streams wait';
             my $got = read_stream($sock);
             waitpid $pid, 0;
-            like $got->{head}, qr{^HTTP/1\.1 200}, '200';
+            like $got->{head}, qr{^HTTP/1\.1 200}, 'the stream answers 200';
             like $got->{head}, qr{content-type: text/event-stream}i, 'text/event-stream';
             like $got->{head}, qr{cache-control: no-cache}i, 'not cached';
             my @events = grep { !/^:/ } split /\n\n/, $got->{body};
