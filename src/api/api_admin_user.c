@@ -7,6 +7,7 @@
  * (api.md §5.3), so handlers that name one user act on c->user_id.
  */
 #include "api.h"
+#include "../billing/payment.h"
 #include "../core/session.h"
 #include "../core/user.h"
 #include "../db/sqlb.h"
@@ -112,11 +113,17 @@ static int api_admin_user_create(struct api_ctx *c)
     return rc ? rc : reply_user(c, id);
 }
 
+/* R94; a raised credit or perm_credit emits CREDIT (re-activation, billing.md §20). */
 static int api_admin_user_update(struct api_ctx *c)
 {
+    struct credit_state before;
     int rc = require_user(c, c->user_id);
     if (rc == 0)
+        rc = payment_credit_read(c->db, c->user_id, &before, &c->err);
+    if (rc == 0)
         rc = user_update(c->db, c->user_id, c->args, true, &c->err);
+    if (rc == 0)
+        rc = payment_credit_changed(c->db, c->user_id, &before, &c->err);
     return rc ? rc : reply_user(c, c->user_id);
 }
 

@@ -7,6 +7,7 @@
 #include "../core/config_store.h"
 #include "../core/session.h"
 #include "../core/user.h"
+#include "../spool/spool.h"
 #include "../util/timeutil.h"
 
 #define REGISTER_BUCKET "user-register"
@@ -44,6 +45,8 @@ static int api_user_register(struct api_ctx *c)
     json_t *fields = json_pack("{s:{s:s}}", "settings", "ip", c->req->client_ip);
     int rc = user_create(c->db, login, pw, c->cfg->min_password_length, fields, &id, &c->err);
     json_decref(fields);
+    if (rc == 0) /* tasks for the `events` rows named REGISTERED (spool.md §2.2) */
+        rc = spool_user_event(c->db, id, "REGISTERED", NULL, NULL, &c->err);
     return rc ? rc : reply_user(c, id, false);
 }
 

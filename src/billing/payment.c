@@ -39,20 +39,57 @@ static const struct {
     [USER_EVENT_BONUS] = { "BONUS", "user payment with bonuses", "UserService",
                            "activate_services", "bonus_id" },
     [USER_EVENT_RECEIPT] = { "RECEIPT", "make receipt", "Cloud::Jobs", "make_receipt", "pay_id" },
+    [USER_EVENT_CREDIT] = { "CREDIT", "user credit", "UserService", "activate_services",
+                            "credit" },
 };
 
-int payment_user_event(struct db *db, int64_t user_id, enum user_event ev, int64_t ref_id,
-                       struct err *e)
+/* The built-in task plus one task per `events` row of the name (spool.md §2.2); steals value. */
+static int user_event(struct db *db, int64_t user_id, enum user_event ev, json_t *value,
+                      struct err *e)
 {
     json_t *event = json_pack("{s:s,s:s,s:s,s:s}", "kind", user_events[ev].kind, "method",
                               user_events[ev].method, "name", user_events[ev].name, "title",
                               user_events[ev].title);
-    json_t *settings = json_pack("{s:I}", user_events[ev].settings_key, (json_int_t)ref_id);
-    /* the built-in task plus one task per `events` row of the name (spool.md §2.2) */
+    json_t *settings = json_object();
+    json_object_set_new(settings, user_events[ev].settings_key, value);
     int rc = spool_user_event(db, user_id, user_events[ev].name, event, settings, e);
     json_decref(event);
     json_decref(settings);
     return rc;
+}
+
+int payment_user_event(struct db *db, int64_t user_id, enum user_event ev, int64_t ref_id,
+                       struct err *e)
+{
+    return user_event(db, user_id, ev, json_integer(ref_id), e);
+}
+
+int payment_credit_read(struct db *db, int64_t user_id, struct credit_state *s, struct err *e)
+{
+    struct db_result *r = NULL;
+    struct db_value p[] = { DB_INT(user_id) };
+    *s = (struct credit_state){ 0 };
+    int rc = db_query(db, "SELECT credit, perm_credit FROM users WHERE user_id = $1", p, 1, &r,
+                      e);
+    if (rc == 0 && db_result_rows(r) > 0) {
+        s->credit = db_result_int(r, 0, 0);
+        s->perm = db_result_int(r, 0, 1) != 0;
+    }
+    db_result_free(r);
+    return rc;
+}
+
+int payment_credit_changed(struct db *db, int64_t user_id, const struct credit_state *before,
+                           struct err *e)
+{
+    struct credit_state now;
+    int rc = payment_credit_read(db, user_id, &now, e);
+    if (rc)
+        return rc;
+    bool raised = now.credit > 0 && now.credit != before->credit;
+    if (!raised && !(now.perm && !before->perm))
+        return 0;
+    return user_event(db, user_id, USER_EVENT_CREDIT, money_to_json(now.credit), e);
 }
 
 /* Checks a text input against its pay_model field (max_len); NULL passes. */

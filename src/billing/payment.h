@@ -64,16 +64,32 @@ enum user_event {
     USER_EVENT_PAYMENT, /* settings pay_id: UserService.activate_services */
     USER_EVENT_BONUS,   /* settings bonus_id: UserService.activate_services */
     USER_EVENT_RECEIPT, /* settings pay_id: Cloud::Jobs.make_receipt */
+    USER_EVENT_CREDIT,  /* settings credit: UserService.activate_services */
 };
 
 /*
  * Writes the built-in task of user event ev for user_id into the spool, in
  * the caller's transaction: status NEW, prio 100, event {kind, method, name,
- * title}, settings {<pay_id|bonus_id>: ref_id}. Tasks for `events` rows of
- * the same name are the spool's business (a later issue). Returns 0 or a
- * database error.
+ * title}, settings {<pay_id|bonus_id>: ref_id}, and one task per `events`
+ * row of the same name. Returns 0 or a database error.
  */
 int payment_user_event(struct db *db, int64_t user_id, enum user_event ev, int64_t ref_id,
                        struct err *e);
+
+/* A user's credit and perm_credit flag, read before a change (payment_credit_changed). */
+struct credit_state {
+    int64_t credit;
+    bool perm;
+};
+int payment_credit_read(struct db *db, int64_t user_id, struct credit_state *s, struct err *e);
+/*
+ * After credit or perm_credit of user_id may have changed from before: the
+ * CREDIT user event (billing.md §20, spool.md §2.2) when the credit is now
+ * above zero and differs, or perm_credit was switched on. Its built-in task
+ * (settings {credit}) re-activates blocked services. Returns 0 or a
+ * database error.
+ */
+int payment_credit_changed(struct db *db, int64_t user_id, const struct credit_state *before,
+                           struct err *e);
 
 #endif

@@ -280,6 +280,40 @@ for my $engine (engines()) {
             like one("SELECT settings FROM users WHERE user_id = $uid"), qr/last_check_date/,
                 'last_check_date stored';
         };
+
+        subtest 'a raised credit re-activates a blocked service (CREDIT); registration emits REGISTERED' => sub {
+            my $svc = mkservice(category => 'plain', cost => 100);
+            clock('2020-07-01 00:00:00');
+            my $uid = mkuser('spool-credit', 100);
+            my $usi = order($uid, $svc)->{user_service_id};
+            clock('2020-09-01 00:00:00');
+            ok_req(POST => '/admin/user/service/touch', { user_id => $uid, user_service_id => $usi });
+            is us_status($usi), 'BLOCK', 'expired without money: BLOCK';
+            my $credit_tasks = sub { one("SELECT count(*) FROM spool_history WHERE user_id = $uid"
+                . " AND CAST(event AS TEXT) LIKE '%\"CREDIT\"%'") + one("SELECT count(*) FROM spool"
+                . " WHERE user_id = $uid AND CAST(event AS TEXT) LIKE '%\"CREDIT\"%'") };
+            ok_req(POST => '/admin/user', { user_id => $uid, comment => 'no credit yet' });
+            is $credit_tasks->(), 0, 'an update without credit emits nothing';
+            ok_req(POST => '/admin/user', { user_id => $uid, credit => 150 }, 'credit 150');
+            wait_until('re-activated by credit', sub { us_status($usi) eq 'ACTIVE' });
+            is us_status($usi), 'ACTIVE', 'ACTIVE after the CREDIT task';
+            is one("SELECT balance FROM users WHERE user_id = $uid"), -10000, 'charged into the credit';
+            like one("SELECT settings FROM spool_history WHERE user_id = $uid"
+                . " AND CAST(event AS TEXT) LIKE '%\"CREDIT\"%'"), qr/"credit":\s*150\b/,
+                'the task carries the credit';
+            ok_req(POST => '/admin/user', { user_id => $uid, credit => 150 }, 'the same credit again');
+            is $credit_tasks->(), 1, 'an unchanged credit emits no second CREDIT';
+            ledger_ok('credit');
+
+            ok_req(PUT => '/admin/service/event', { title => 'welcome', name => 'registered',
+                server_gid => $gid, settings => { template_id => 'sp_ok' } }, 'event bound to REGISTERED');
+            my $r = $S->req(PUT => '/shm/v1/user', json => { login => 'spool-newcomer', password => 'Password1' });
+            is $r->{status}, 200, 'registered' or diag $r->{body};
+            my $new = data0($r)->{user_id};
+            wait_until('the REGISTERED events row ran', sub {
+                one("SELECT count(*) FROM spool_history WHERE user_id = $new AND status = 'SUCCESS'"
+                    . " AND CAST(response AS TEXT) LIKE '%done REGISTERED%'") });
+        };
         $S->stop;
     };
 
