@@ -32,6 +32,39 @@ static bool registration_allowed(struct api_ctx *c)
     return !off;
 }
 
+/* Integer value of the cookie `name` in the Cookie header, or 0. */
+static int64_t cookie_id(const struct http_request *req, const char *name)
+{
+    const char *h = http_header(req, "Cookie");
+    size_t n = strlen(name);
+    while (h && *h) {
+        h += strspn(h, " ;");
+        if (strncmp(h, name, n) == 0 && h[n] == '=')
+            return strtoll(h + n + 1, NULL, 10);
+        h = strchr(h, ';');
+    }
+    return 0;
+}
+
+/*
+ * The referrer of a new user (other.md §6): the partner_id argument, else the
+ * partner_id cookie. Only an existing user counts; anything else is ignored,
+ * as SHM does, so a stale referral link never blocks a registration.
+ */
+static int64_t registration_partner(struct api_ctx *c)
+{
+    int64_t id = 0, found = 0;
+    if (args_i64(c->args, "partner_id", &id) != 0 || id <= 0)
+        id = cookie_id(c->req, "partner_id");
+    if (id <= 0)
+        return 0;
+    struct err e = { 0 };
+    struct db_value p[] = { DB_INT(id) };
+    if (db_query_int(c->db, "SELECT COUNT(*) FROM users WHERE user_id = $1", p, 1, &found, &e))
+        return 0;
+    return found ? id : 0;
+}
+
 static int api_user_register(struct api_ctx *c)
 {
     int64_t id;
@@ -43,6 +76,9 @@ static int api_user_register(struct api_ctx *c)
     if (!login || !pw)
         return api_fail(c, 400, "login and password must be strings");
     json_t *fields = json_pack("{s:{s:s}}", "settings", "ip", c->req->client_ip);
+    int64_t partner = registration_partner(c);
+    if (partner)
+        json_object_set_new(fields, "partner_id", json_integer(partner));
     int rc = user_create(c->db, login, pw, c->cfg->min_password_length, fields, &id, &c->err);
     json_decref(fields);
     if (rc == 0) /* tasks for the `events` rows named REGISTERED (spool.md §2.2) */
@@ -98,6 +134,19 @@ static int api_user_update(struct api_ctx *c)
     return rc ? rc : reply_user(c, c->user_id, c->auth_admin);
 }
 
+/* R31: how many users name the caller as their partner, as SHM: [{"total":N}]. */
+static int api_user_referrals(struct api_ctx *c)
+{
+    int64_t n = 0;
+    struct db_value p[] = { DB_INT(c->user_id) };
+    int rc = db_query_int(c->db, "SELECT COUNT(*) FROM users WHERE partner_id = $1", p, 1, &n,
+                          &c->err);
+    if (rc)
+        return rc;
+    api_set_data(c, json_pack("[{s:I}]", "total", (json_int_t)n));
+    return 0;
+}
+
 static int api_user_passwd(struct api_ctx *c)
 {
     const char *pw = args_str(c->args, "password");
@@ -121,6 +170,8 @@ static const struct route routes[] = {
     R("GET", "/user", AUTH_USER, NULL, api_user_get, 0, "user", "The caller's user row"),  /* R28 */
     R("POST", "/user", AUTH_USER, NULL, api_user_update, 0, "user",
       "Update the caller's full_name and phone"),                                        /* R29 */
+    R("GET", "/user/referrals", AUTH_USER, NULL, api_user_referrals, 0, "user",
+      "How many users registered with the caller as partner"),                           /* R31 */
     R("POST", "/user/passwd", AUTH_USER, "password", api_user_passwd, 0, "user",
       "Change the caller's password; ends all sessions"),                                /* R30 */
     R("POST", "/user/logout", AUTH_USER, NULL, api_user_logout, 0, "user",

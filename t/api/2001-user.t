@@ -98,6 +98,33 @@ for my $engine (engines()) {
             isnt $u->{password}, BilldTest::ADMIN_PASSWORD, 'the password is not stored in clear';
         };
 
+        subtest 'partner at registration, GET /user/referrals (other.md §6, R31)' => sub {
+            my $reg = sub {
+                my ($login, %o) = @_;
+                my $r = $s->req(PUT => '/shm/v1/user', %o,
+                    json => { login => $login, password => 'Secret123', %{ $o{args} || {} } });
+                is $r->{status}, 200, "register $login: 200";
+                my ($pid) = $s->sql("SELECT COALESCE(partner_id, 0) FROM users WHERE login = '$login'");
+                return $pid;
+            };
+            is $reg->('ref_arg', args => { partner_id => $uid }), $uid, 'partner_id argument';
+            is $reg->('ref_str', args => { partner_id => "$uid" }), $uid, 'partner_id as a string';
+            is $reg->('ref_cookie', cookie => "lang=ru; partner_id=$uid"), $uid, 'partner_id cookie';
+            is $reg->('ref_both', args => { partner_id => 1 }, cookie => "partner_id=$uid"), 1,
+              'the argument wins over the cookie';
+            is $reg->('ref_ghost', args => { partner_id => 999999 }), 0, 'an unknown partner is ignored';
+            is $reg->('ref_bad', args => { partner_id => 'x' }), 0, 'a non-number is ignored';
+            is $reg->('ref_none'), 0, 'no partner';
+
+            my $r = $s->req(GET => '/shm/v1/user/referrals', session => $sid);
+            is $r->{status}, 200, 'referrals: 200';
+            is_deeply $r->{json}{data}, [ { total => 3 } ], 'three users name me as partner';
+            my $other = $s->login('ref_none', 'Secret123');
+            $r = $s->req(GET => '/shm/v1/user/referrals', session => $other);
+            is_deeply $r->{json}{data}, [ { total => 0 } ], 'none for a user without referrals';
+            is $s->req(GET => '/shm/v1/user/referrals')->{status}, 401, 'needs a session';
+        };
+
         $s->stop;
     };
 }
