@@ -3,8 +3,9 @@
  *
  * SQL uses PostgreSQL's `$N` placeholders. SQLite accepts them as named
  * parameters but numbers them by first appearance, so values are bound by
- * looking up the index of the name "$N" (stack.md §3.1). Prepared statements
- * are kept in a small per-connection cache keyed by SQL text.
+ * looking up the index of the name "$N" (stack.md §3.1), once per prepared
+ * statement. Prepared statements are kept in a small per-connection cache keyed
+ * by SQL text (compared by hash first), reset and unbound before each reuse.
  */
 #include "db_int.h"
 #include "../util/log.h"
@@ -79,75 +80,136 @@ int db_sqlite_open(const char *path, struct db *db, struct err *e)
     return 0;
 }
 
+static void slot_clear(struct db_stmt_slot *s)
+{
+    sqlite3_finalize(s->stmt);
+    free(s->sql);
+    free(s->param_idx);
+    memset(s, 0, sizeof(*s));
+}
+
 void db_sqlite_close(struct db *db)
 {
-    for (int i = 0; i < DB_STMT_CACHE; i++) {
-        sqlite3_finalize(db->cache[i].stmt);
-        free(db->cache[i].sql);
-    }
+    for (int i = 0; i < DB_STMT_CACHE; i++)
+        slot_clear(&db->cache[i]);
     sqlite3_close(db->lite);
     db->lite = NULL;
 }
 
+/* FNV-1a of the SQL text: the cache compares it before the (long, alike) texts. */
+static uint32_t sql_hash(const char *sql)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+/*
+ * Maps "$n" to SQLite's parameter index once per prepared statement (SQLite numbers named
+ * parameters by first appearance), so binding does not look names up on every run.
+ */
+static int param_number(const char *name)
+{
+    long n = name && name[0] == '$' ? strtol(name + 1, NULL, 10) : 0;
+    return n > 0 && n < 10000 ? (int)n : 0;
+}
+
+static void map_params(struct db_stmt_slot *s)
+{
+    int count = sqlite3_bind_parameter_count(s->stmt);
+    int max = 0;
+    for (int i = 1; i <= count; i++) {
+        int n = param_number(sqlite3_bind_parameter_name(s->stmt, i));
+        if (n > max)
+            max = n;
+    }
+    s->param_idx = xcalloc((size_t)max + 1, sizeof(int));
+    s->max_param = max;
+    for (int i = 1; i <= count; i++) {
+        int n = param_number(sqlite3_bind_parameter_name(s->stmt, i));
+        if (n > 0 && s->param_idx[n] == 0)
+            s->param_idx[n] = i;
+    }
+}
+
 /* Returns a cached or newly prepared statement, reset and unbound. */
-static int prepare(struct db *db, const char *sql, sqlite3_stmt **out, struct err *e)
+static int prepare(struct db *db, const char *sql, struct db_stmt_slot **out, struct err *e)
 {
     struct db_stmt_slot *victim = &db->cache[0];
+    uint32_t h = sql_hash(sql);
     db->use_clock++;
     for (int i = 0; i < DB_STMT_CACHE; i++) {
         struct db_stmt_slot *s = &db->cache[i];
-        if (s->sql && strcmp(s->sql, sql) == 0) {
+        if (s->sql && s->hash == h && strcmp(s->sql, sql) == 0) {
             s->last_use = db->use_clock;
             sqlite3_reset(s->stmt);
             sqlite3_clear_bindings(s->stmt);
-            *out = s->stmt;
+            *out = s;
             return 0;
         }
-        if (!s->sql || s->last_use < victim->last_use)
+        if (!s->sql || (victim->sql && s->last_use < victim->last_use))
             victim = s;
     }
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v3(db->lite, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
     if (rc != SQLITE_OK)
         return map_error(db, rc, sql, e);
-    sqlite3_finalize(victim->stmt);
-    free(victim->sql);
+    slot_clear(victim);
     victim->sql = xstrdup(sql);
+    victim->hash = h;
     victim->stmt = st;
     victim->last_use = db->use_clock;
-    *out = st;
+    map_params(victim);
+    *out = victim;
     return 0;
 }
 
-static int bind_params(struct db *db, sqlite3_stmt *st, const struct db_value *params,
+static int bind_params(struct db *db, const struct db_stmt_slot *s, const struct db_value *params,
                        int nparams, const char *sql, struct err *e)
 {
-    for (int n = 1; n <= nparams; n++) {
-        char name[16];
-        snprintf(name, sizeof(name), "$%d", n);
-        int idx = sqlite3_bind_parameter_index(st, name);
+    for (int n = 1; n <= nparams && n <= s->max_param; n++) {
+        int idx = s->param_idx[n];
         if (idx == 0)
             continue; /* parameter not used by this statement text */
         const struct db_value *v = &params[n - 1];
         int rc;
         switch (v->type) {
         case DBT_INT:
-            rc = sqlite3_bind_int64(st, idx, v->i);
+            rc = sqlite3_bind_int64(s->stmt, idx, v->i);
             break;
         case DBT_TEXT:
-            rc = sqlite3_bind_text(st, idx, v->s, (int)v->len, SQLITE_TRANSIENT);
+            rc = sqlite3_bind_text(s->stmt, idx, v->s, (int)v->len, SQLITE_TRANSIENT);
             break;
         case DBT_BLOB:
-            rc = sqlite3_bind_blob(st, idx, v->s, (int)v->len, SQLITE_TRANSIENT);
+            rc = sqlite3_bind_blob(s->stmt, idx, v->s, (int)v->len, SQLITE_TRANSIENT);
             break;
         default:
-            rc = sqlite3_bind_null(st, idx);
+            rc = sqlite3_bind_null(s->stmt, idx);
             break;
         }
         if (rc != SQLITE_OK)
             return map_error(db, rc, sql, e);
     }
     return 0;
+}
+
+/* Decimal text of v into out (at least 21 bytes, NUL-terminated); returns its length. */
+static size_t int_text(int64_t v, char *out)
+{
+    char tmp[24];
+    size_t n = 0, len = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out[len++] = '-';
+    while (n)
+        out[len++] = tmp[--n];
+    out[len] = '\0';
+    return len;
 }
 
 static void put_column(struct db_result *r, sqlite3_stmt *st, int c)
@@ -158,8 +220,7 @@ static void put_column(struct db_result *r, sqlite3_stmt *st, int c)
         db_result_put(r, c, NULL, 0, true);
         break;
     case SQLITE_INTEGER:
-        snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, c));
-        db_result_put(r, c, num, strlen(num), false);
+        db_result_put(r, c, num, int_text(sqlite3_column_int64(st, c), num), false);
         break;
     case SQLITE_FLOAT:
         snprintf(num, sizeof(num), "%.17g", sqlite3_column_double(st, c));
@@ -181,11 +242,12 @@ static void put_column(struct db_result *r, sqlite3_stmt *st, int c)
 int db_sqlite_query(struct db *db, const char *sql, const struct db_value *params, int nparams,
                     struct db_result **out, struct err *e)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(db, sql, &st, e);
+    struct db_stmt_slot *slot = NULL;
+    int rc = prepare(db, sql, &slot, e);
     if (rc)
         return rc;
-    rc = bind_params(db, st, params, nparams, sql, e);
+    sqlite3_stmt *st = slot->stmt;
+    rc = bind_params(db, slot, params, nparams, sql, e);
     if (rc)
         return rc;
     int cols = sqlite3_column_count(st);
