@@ -4,6 +4,7 @@
  * written to bonus_history with the comment {"withdraw_id": N} (§7.5).
  */
 #include "charge.h"
+#include "bcache.h"
 #include "ledger.h"
 #include "../core/money.h"
 
@@ -99,19 +100,18 @@ static int bonus_history_add(struct db *db, const struct wd *w, int64_t amount, 
                         p, 4, id, e);
 }
 
-int charge_apply(struct db *db, struct wd *w, const json_t *cfg, int64_t now, struct err *e)
+/* charge_apply for user u, read in this transaction (the row lock is already held). */
+static int apply_loaded(struct db *db, struct wd *w, const json_t *cfg, int64_t now,
+                        const struct charge_user *u, struct err *e)
 {
-    struct charge_user u;
     int64_t bh = 0;
-    int rc = charge_user_load(db, w->user_id, &u, e);
-    if (rc)
-        return rc;
-    int64_t bonus = charge_available_bonuses(cfg, u.bonus, w->total);
+    int64_t bonus = charge_available_bonuses(cfg, u->bonus, w->total);
     if (bonus > w->total)
         bonus = w->total;
     if (bonus < 0)
         bonus = 0;
     int64_t money = w->total - bonus;
+    int rc = 0;
     if (bonus > 0 && (rc = bonus_history_add(db, w, -bonus, now, &bh, e)))
         return rc;
     rc = ledger_adjust(db, w->user_id, -money, -bonus, "withdraw", "withdraw_history",
@@ -122,6 +122,13 @@ int charge_apply(struct db *db, struct wd *w, const json_t *cfg, int64_t now, st
     w->total = money;
     w->withdraw_date = now;
     return withdraw_update(db, w, e);
+}
+
+int charge_apply(struct db *db, struct wd *w, const json_t *cfg, int64_t now, struct err *e)
+{
+    struct charge_user u;
+    int rc = charge_user_load(db, w->user_id, &u, e);
+    return rc ? rc : apply_loaded(db, w, cfg, now, &u, e);
 }
 
 /* ---- the user-service side (§7.1, §7.3) ---- */
@@ -152,20 +159,25 @@ static int link_load(struct db *db, int64_t usi, struct us_link *out, struct err
     return rc;
 }
 
-/* The top of the tree of usi (itself when it has no parent); depth-capped. */
-static int find_root(struct db *db, int64_t usi, int64_t *root, struct err *e)
+/*
+ * The top of the tree of usi (itself when it has no parent) and its link, from
+ * start, the link of usi already read; depth-capped.
+ */
+static int find_root(struct db *db, int64_t usi, const struct us_link *start, int64_t *root,
+                     struct us_link *rl, struct err *e)
 {
-    struct us_link l;
     *root = usi;
-    for (int depth = 0; depth < 64; depth++) {
-        int rc = link_load(db, *root, &l, e);
+    *rl = *start;
+    for (int depth = 1; depth < 64 && rl->parent; depth++) {
+        *root = rl->parent;
+        int rc = link_load(db, *root, rl, e);
         if (rc)
             return rc;
-        if (!l.parent)
-            return 0;
-        *root = l.parent;
     }
-    return 0;
+    if (!rl->parent)
+        return 0;
+    *root = rl->parent;
+    return link_load(db, *root, rl, e);
 }
 
 /* Sum of the current withdraw totals of every descendant of usi. */
@@ -214,20 +226,19 @@ static int pay_checked(struct db *db, struct wd *w, const struct bill_service *s
         return rc;
     int64_t avail = charge_available_bonuses(s->config, u.bonus, amount);
     *paid = !charge_insufficient(&u, avail, amount, s->pay_in_credit);
-    return *paid ? charge_apply(db, w, s->config, now, e) : 0;
+    return *paid ? apply_loaded(db, w, s->config, now, &u, e) : 0;
 }
 
-static int pay_in_tree(struct db *db, int64_t usi, struct wd *w, const struct bill_service *s,
-                       int64_t now, bool *paid, struct err *e)
+static int pay_in_tree(struct db *db, struct bcache *c, int64_t usi, const struct us_link *l,
+                       struct wd *w, const struct bill_service *s, int64_t now, bool *paid,
+                       struct err *e)
 {
     struct bill_service root_svc;
     struct us_link rl;
     int64_t root = 0, amount = w->total;
-    int rc = find_root(db, usi, &root, e);
+    int rc = find_root(db, usi, l, &root, &rl, e);
     if (rc == 0)
-        rc = link_load(db, root, &rl, e);
-    if (rc == 0)
-        rc = bill_service_load(db, rl.service_id, &root_svc, e);
+        rc = bcache_service(c, db, rl.service_id, &root_svc, e);
     if (rc)
         return rc;
     bool composite = root_svc.is_composite;
@@ -242,12 +253,15 @@ static int pay_in_tree(struct db *db, int64_t usi, struct wd *w, const struct bi
     return pay_checked(db, w, s, amount, now, paid, e);
 }
 
-static int charge_pay_us_impl(struct db *db, int64_t usi, int64_t now, bool *paid, struct err *e)
+static int charge_pay_us_impl(struct db *db, struct bcache *c, int64_t usi, int64_t now,
+                              bool *paid, struct wd *out, struct err *e)
 {
     struct us_link l = { 0 };
     struct wd w;
     struct bill_service s;
     *paid = false;
+    if (out)
+        out->withdraw_id = 0;
     int rc = link_load(db, usi, &l, e);
     if (rc)
         return rc;
@@ -259,12 +273,12 @@ static int charge_pay_us_impl(struct db *db, int64_t usi, int64_t now, bool *pai
         return rc;
     if (w.withdraw_date) {
         *paid = true;
-        return 0;
+    } else if ((rc = bcache_service(c, db, w.service_id, &s, e)) == 0) {
+        rc = pay_in_tree(db, c, usi, &l, &w, &s, now, paid, e);
+        bill_service_free(&s);
     }
-    if ((rc = bill_service_load(db, w.service_id, &s, e)))
-        return rc;
-    rc = pay_in_tree(db, usi, &w, &s, now, paid, e);
-    bill_service_free(&s);
+    if (rc == 0 && out)
+        *out = w;
     return rc;
 }
 
@@ -354,7 +368,13 @@ static int charge_money_back_impl(struct db *db, enum calc_strategy st, int64_t 
 
 int charge_pay_us(struct db *db, int64_t usi, int64_t now, bool *paid, struct err *e)
 {
-    return finish_call(charge_pay_us_impl(db, usi, now, paid, e), e);
+    return finish_call(charge_pay_us_impl(db, NULL, usi, now, paid, NULL, e), e);
+}
+
+int charge_pay_us_cached(struct db *db, struct bcache *c, int64_t usi, int64_t now, bool *paid,
+                         struct wd *out, struct err *e)
+{
+    return finish_call(charge_pay_us_impl(db, c, usi, now, paid, out, e), e);
 }
 
 int charge_money_back(struct db *db, enum calc_strategy st, int64_t withdraw_id, int64_t date,

@@ -53,6 +53,16 @@ int charge_apply(struct db *db, struct wd *w, const json_t *cfg, int64_t now, st
 int charge_pay_us(struct db *db, int64_t usi, int64_t now, bool *paid, struct err *e);
 
 /*
+ * The same, reading services through cache c (may be NULL, bcache.h). When out
+ * is not NULL it receives the current withdraw as it now stands in the
+ * database (withdraw_id 0 when the us has none), so the caller need not read
+ * it again.
+ */
+struct bcache;
+int charge_pay_us_cached(struct db *db, struct bcache *c, int64_t usi, int64_t now, bool *paid,
+                         struct wd *out, struct err *e);
+
+/*
  * Money back for early termination of withdraw withdraw_id at date
  * (billing.md §14): nothing for an unpaid, ended or later-created withdraw
  * or a service with config no_money_back; the whole withdraw with

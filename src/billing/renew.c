@@ -2,6 +2,7 @@
  * renew.c — the renewal pass over due user services (see renew.h).
  */
 #include "renew.h"
+#include "bcache.h"
 #include "usvc.h"
 #include "../util/log.h"
 
@@ -33,13 +34,14 @@ static int next_due(struct db *db, int64_t now, int64_t after, int limit, int64_
  * renewed as part of its parent's tree in this batch: touch then finds it
  * not expired and does nothing.
  */
-static int touch_one(struct db *db, int64_t usi, struct renew_stats *st, struct err *e)
+static int touch_one(struct db *db, struct bcache *c, int64_t usi, struct renew_stats *st,
+                     struct err *e)
 {
     struct err te = { 0 };
     int rc = db_exec(db, "SAVEPOINT renew_one", NULL, 0, NULL, e);
     if (rc)
         return rc;
-    if (usvc_touch(db, usi, NULL, &te) == 0) {
+    if (usvc_touch_cached(db, c, usi, NULL, &te) == 0) {
         st->touched++;
         return db_exec(db, "RELEASE SAVEPOINT renew_one", NULL, 0, NULL, e);
     }
@@ -64,20 +66,26 @@ static int still_due(struct db *db, int64_t usi, int64_t now, bool *yes, struct 
     return rc;
 }
 
-/* The n services of ids (those still due) in one transaction. */
+/*
+ * The n services of ids (those still due) in one transaction. Services, the
+ * strategy and the events bindings are read once per batch (bcache.h): the
+ * transaction holds SQLite's write lock, so nobody changes them meanwhile.
+ */
 static int renew_batch(struct db *db, int64_t now, const int64_t *ids, int n,
                        struct renew_stats *st, struct err *e)
 {
     struct renew_stats part = { 0 };
     bool due = false;
+    struct bcache *c = bcache_new();
     int rc = db_begin(db, true, e);
     for (int i = 0; rc == 0 && i < n; i++) {
         rc = still_due(db, ids[i], now, &due, e);
         if (rc == 0 && due) {
             part.due++;
-            rc = touch_one(db, ids[i], &part, e);
+            rc = touch_one(db, c, ids[i], &part, e);
         }
     }
+    bcache_free(c);
     if (rc == 0)
         rc = db_commit(db, e);
     else

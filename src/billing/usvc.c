@@ -10,6 +10,7 @@
  */
 #include "usvc.h"
 #include "../spool/spool.h"
+#include "bcache.h"
 #include "charge.h"
 #include "ledger.h"
 #include "withdraw.h"
@@ -56,17 +57,24 @@ const struct model usvc_model = {
 
 struct bctx {
     struct db *db;
+    struct bcache *cache; /* may be NULL: services, strategy and events read each time */
     int64_t now;
     enum calc_strategy st;
     struct err *e;
 };
 
-static void bctx_init(struct bctx *b, struct db *db, struct err *e)
+static void bctx_init_cached(struct bctx *b, struct db *db, struct bcache *c, struct err *e)
 {
     b->db = db;
+    b->cache = c;
     b->now = time_now();
-    b->st = withdraw_strategy(db);
+    b->st = bcache_strategy(c, db);
     b->e = e;
+}
+
+static void bctx_init(struct bctx *b, struct db *db, struct err *e)
+{
+    bctx_init_cached(b, db, NULL, e);
 }
 
 static bool eq(const char *a, const char *b)
@@ -214,25 +222,23 @@ bool usvc_event_allowed(const char *status, const char *ev)
     return false;
 }
 
-static char *service_category(struct db *db, int64_t service_id)
+static char *service_category(struct bctx *b, int64_t service_id)
 {
-    struct db_result *r = NULL;
+    struct bill_service s;
     struct err e = { 0 };
-    struct db_value p[] = { DB_INT(service_id) };
     char *out = NULL;
-    if (db_query(db, "SELECT category FROM services WHERE service_id = $1", p, 1, &r, &e))
+    if (bcache_service(b->cache, b->db, service_id, &s, &e))
         return NULL;
-    if (db_result_rows(r) > 0 && db_result_get(r, 0, "category"))
-        out = xstrdup(db_result_get(r, 0, "category"));
-    db_result_free(r);
+    out = s.category ? xstrdup(s.category) : NULL;
+    bill_service_free(&s);
     return out;
 }
 
 /* The commands bound to event for the service of us (new array). */
 static int commands_of(struct bctx *b, const struct usvc *us, const char *event, json_t **out)
 {
-    char *cat = service_category(b->db, us->service_id);
-    int rc = event_find(b->db, event, cat, out, b->e);
+    char *cat = service_category(b, us->service_id);
+    int rc = bcache_events(b->cache, b->db, event, cat, out, b->e);
     free(cat);
     return rc;
 }
@@ -388,12 +394,13 @@ static int child_in_progress(struct bctx *b, int64_t usi, bool *yes)
     return rc;
 }
 
-/* us.event(event) (§10.3). */
-static int us_event(struct bctx *b, struct usvc *us, const char *event, int depth)
+/* us.event(event) (§10.3); has_children false: children_ids found none just now. */
+static int us_event(struct bctx *b, struct usvc *us, const char *event, int depth,
+                    bool has_children)
 {
     bool busy = false;
     json_t *cmds = NULL;
-    int rc = child_in_progress(b, us->user_service_id, &busy);
+    int rc = has_children ? child_in_progress(b, us->user_service_id, &busy) : 0;
     if (rc || busy)
         return rc ? rc : set_status(b, us, "PROGRESS", event, depth, NULL);
     if ((rc = commands_of(b, us, event, &cmds)))
@@ -498,7 +505,7 @@ static int switch_to_next(struct bctx *b, struct usvc *us, bool partial, struct 
     struct bill_service s;
     struct wd_input in = { .qnt = 1 };
     struct wd cur;
-    int rc = bill_service_load(b->db, us->next, &s, b->e);
+    int rc = bcache_service(b->cache, b->db, us->next, &s, b->e);
     if (rc)
         return rc;
     rc = new_wd(b, us, &s, &in, w);
@@ -533,7 +540,7 @@ static int renewal_wd(struct bctx *b, struct usvc *us, const struct wd *prev, bo
             us->withdraw_id = w->withdraw_id;
         return rc ? rc : us_store(b->db, us, b->e);
     }
-    if ((rc = bill_service_load(b->db, us->service_id, &s, b->e)))
+    if ((rc = bcache_service(b->cache, b->db, us->service_id, &s, b->e)))
         return rc;
     struct wd_input in = { .has_cost = true, .cost = prev->cost, .has_months = true,
                            .months = s.period, .discount = prev->discount, .qnt = prev->qnt };
@@ -550,11 +557,24 @@ static int renewal_wd(struct bctx *b, struct usvc *us, const struct wd *prev, bo
     return rc;
 }
 
-/* Sets the new expire from start and the paid withdraw's months (§12.1 step 6). */
-static int set_expire(struct bctx *b, struct usvc *us, int64_t start)
+/* Pays the current withdraw of us (§7); *w receives it as it now stands (pay_us_wd below). */
+static int pay_us(struct bctx *b, const struct usvc *us, bool *paid, struct wd *w)
+{
+    return charge_pay_us_cached(b->db, b->cache, us->user_service_id, b->now, paid, w, b->e);
+}
+
+/*
+ * Sets the new expire from start and the paid withdraw's months (§12.1 step 6).
+ * paid is the withdraw pay_us just left behind; read again when it is not the current one.
+ */
+static int set_expire(struct bctx *b, struct usvc *us, int64_t start, const struct wd *paid)
 {
     struct wd w;
-    int rc = withdraw_get(b->db, us->withdraw_id, &w, b->e);
+    int rc = 0;
+    if (paid->withdraw_id && paid->withdraw_id == us->withdraw_id)
+        w = *paid;
+    else
+        rc = withdraw_get(b->db, us->withdraw_id, &w, b->e);
     if (rc)
         return rc;
     if ((rc = calc_end_date(b->st, start, w.months, &us->expire)))
@@ -593,11 +613,12 @@ static int prolongate(struct bctx *b, struct usvc *us, bool force, bool partial,
 {
     struct bill_service s;
     struct usvc parent;
+    struct wd w;
     bool paid = false;
     *ev = NULL;
     if (!eq(us->status, "ACTIVE") && !eq(us->status, "NOT PAID") && !eq(us->status, "BLOCK"))
         return 0;
-    int rc = bill_service_load(b->db, us->service_id, &s, b->e);
+    int rc = bcache_service(b->cache, b->db, us->service_id, &s, b->e);
     if (rc)
         return rc;
     bool no_renew = bill_service_flag(&s, "no_auto_renew");
@@ -618,14 +639,14 @@ static int prolongate(struct bctx *b, struct usvc *us, bool force, bool partial,
     }
     if ((rc = choose_wd(b, us, partial, ev)) || *ev)
         return rc;
-    if ((rc = charge_pay_us(b->db, us->user_service_id, b->now, &paid, b->e)))
+    if ((rc = pay_us(b, us, &paid, &w)))
         return rc;
     if (!paid) {
         *ev = block_if_active(us);
         return 0;
     }
     int64_t start = expired(b, us) && !eq(us->status, "BLOCK") ? us->expire : b->now;
-    if ((rc = set_expire(b, us, start)))
+    if ((rc = set_expire(b, us, start, &w)))
         return rc;
     *ev = eq(us->status, "ACTIVE") ? USVC_PROLONGATE : USVC_ACTIVATE;
     return 0;
@@ -659,11 +680,12 @@ static int process_service(struct bctx *b, struct usvc *us, const char *event, c
                           : 0;
     }
     if (!us->expire) {
-        int rc = charge_pay_us(b->db, us->user_service_id, b->now, &paid, b->e);
+        struct wd w;
+        int rc = pay_us(b, us, &paid, &w);
         if (rc)
             return rc;
         *ev = paid ? USVC_CREATE : USVC_NOT_ENOUGH_MONEY;
-        return paid ? set_expire(b, us, b->now) : 0;
+        return paid ? set_expire(b, us, b->now, &w) : 0;
     }
     if (!expired(b, us))
         return 0;
@@ -681,24 +703,28 @@ static int process_recursive(struct bctx *b, int64_t usi, const char *event, int
     int rc = usvc_load(b->db, usi, &us, b->e);
     if (rc == 0)
         rc = process_service(b, &us, event, &ev);
-    usvc_free(&us);
-    if (rc || !ev)
-        return rc;
-    rc = children_ids(b->db, usi, &kids, &n, b->e);
-    for (size_t i = 0; rc == 0 && i < n; i++)
+    if (rc == 0 && ev)
+        rc = children_ids(b->db, usi, &kids, &n, b->e);
+    for (size_t i = 0; rc == 0 && ev && i < n; i++)
         rc = process_recursive(b, kids[i], ev, depth + 1);
     free(kids);
-    if (rc == 0 && (rc = usvc_load(b->db, usi, &us, b->e)) == 0) {
-        rc = us_event(b, &us, ev, depth);
+    /* Children may have changed this us (child_status_updated): read it again after them.
+       Without children the row is what us holds (process_service stored every change). */
+    if (rc == 0 && ev && n > 0) {
         usvc_free(&us);
+        rc = usvc_load(b->db, usi, &us, b->e);
     }
+    if (rc == 0 && ev)
+        rc = us_event(b, &us, ev, depth, n > 0);
+    usvc_free(&us);
     return rc;
 }
 
-static int usvc_touch_impl(struct db *db, int64_t usi, const char *event, struct err *e)
+static int usvc_touch_impl(struct db *db, struct bcache *c, int64_t usi, const char *event,
+                           struct err *e)
 {
     struct bctx b;
-    bctx_init(&b, db, e);
+    bctx_init_cached(&b, db, c, e);
     return process_recursive(&b, usi, event ? event : USVC_PROLONGATE, 0);
 }
 
@@ -755,7 +781,7 @@ static int create_recursive(struct bctx *b, int64_t user_id, const struct usvc_o
     bool top = depth == 0;
     if (depth > MAX_DEPTH)
         return err_set(b->e, ERR_INVALID, "Service children are nested too deeply");
-    int rc = bill_service_load(b->db, service_id, &s, b->e);
+    int rc = bcache_service(b->cache, b->db, service_id, &s, b->e);
     if (rc)
         return rc;
     us.user_id = user_id;
@@ -1026,7 +1052,7 @@ static int period_by_money(struct bctx *b, const struct wd *w, int64_t service_i
     struct bill_service s;
     double cost = money_to_double(w->cost);
     int64_t price = money_from_double(cost - cost * (double)w->discount / 100);
-    int rc = bill_service_load(b->db, service_id, &s, b->e);
+    int rc = bcache_service(b->cache, b->db, service_id, &s, b->e);
     if (rc)
         return rc;
     rc = calc_period_for_amount(b->st, amount, price, s.period, b->now, extra);
@@ -1164,7 +1190,13 @@ char *usvc_name(const char *name, const json_t *settings)
 
 int usvc_touch(struct db *db, int64_t usi, const char *event, struct err *e)
 {
-    return finish_call(usvc_touch_impl(db, usi, event, e), e);
+    return finish_call(usvc_touch_impl(db, NULL, usi, event, e), e);
+}
+
+int usvc_touch_cached(struct db *db, struct bcache *c, int64_t usi, const char *event,
+                      struct err *e)
+{
+    return finish_call(usvc_touch_impl(db, c, usi, event, e), e);
 }
 
 int usvc_create(struct db *db, int64_t user_id, const struct usvc_order *o, int64_t *usi,

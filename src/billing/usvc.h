@@ -74,6 +74,13 @@ int usvc_create(struct db *db, int64_t user_id, const struct usvc_order *o, int6
 
 /* touch (§11.1): process_service_recursive(usi, event); event NULL = PROLONGATE. */
 int usvc_touch(struct db *db, int64_t usi, const char *event, struct err *e);
+/*
+ * The same, reading services, the strategy and the events bindings through
+ * cache c (bcache.h; NULL = no cache). The renewal pass keeps one per batch.
+ */
+struct bcache;
+int usvc_touch_cached(struct db *db, struct bcache *c, int64_t usi, const char *event,
+                      struct err *e);
 
 /* delete (§13.3): 400 "Can't delete service with status: X" unless BLOCK/NOT PAID (ACTIVE with force). */
 int usvc_delete(struct db *db, int64_t usi, bool force, struct err *e);

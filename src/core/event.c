@@ -98,8 +98,7 @@ bool event_matches(const json_t *row, const char *name, const char *category)
  * C: SQL LIKE and lower() differ between the engines (case folding, `_` on
  * multi-byte characters, JSONB text), the C matcher does not.
  */
-int event_find(struct db *db, const char *name, const char *category, json_t **out,
-               struct err *e)
+int event_rows(struct db *db, json_t **out, struct err *e)
 {
     struct db_result *r = NULL;
     struct buf sql;
@@ -112,15 +111,33 @@ int event_find(struct db *db, const char *name, const char *category, json_t **o
     if (rc)
         return rc;
     json_t *arr = json_array();
-    for (int i = 0; i < db_result_rows(r); i++) {
-        json_t *row = model_row_to_json(&event_model, r, i, true);
-        if (event_matches(row, name, category))
-            json_array_append_new(arr, row);
-        else
-            json_decref(row);
-    }
+    for (int i = 0; i < db_result_rows(r); i++)
+        json_array_append_new(arr, model_row_to_json(&event_model, r, i, true));
     db_result_free(r);
     *out = arr;
+    return 0;
+}
+
+json_t *event_select(const json_t *rows, const char *name, const char *category)
+{
+    size_t i;
+    json_t *row, *arr = json_array();
+    json_array_foreach((json_t *)rows, i, row) {
+        if (event_matches(row, name, category))
+            json_array_append(arr, row);
+    }
+    return arr;
+}
+
+int event_find(struct db *db, const char *name, const char *category, json_t **out,
+               struct err *e)
+{
+    json_t *rows = NULL;
+    int rc = event_rows(db, &rows, e);
+    if (rc)
+        return rc;
+    *out = event_select(rows, name, category);
+    json_decref(rows);
     return 0;
 }
 

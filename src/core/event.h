@@ -53,6 +53,16 @@ int event_find(struct db *db, const char *name, const char *category, json_t **o
                struct err *e);
 
 /*
+ * The two halves of event_find, for callers that match many events against one
+ * reading of the table (the renewal pass, billing/bcache.c): event_rows reads
+ * every row in ascending id order into *out (a new array; 0 or a database
+ * error); event_select returns a new array holding the rows of rows bound to
+ * name for category, sharing them.
+ */
+int event_rows(struct db *db, json_t **out, struct err *e);
+json_t *event_select(const json_t *rows, const char *name, const char *category);
+
+/*
  * Checks and normalises the settings of a binding in place: a JSON object
  * whose `category`, `template_id`, `cmd` and `stdin` are strings when present
  * and whose `transport` is one of EVENT_TRANSPORTS; other keys are kept as

@@ -1,0 +1,84 @@
+/*
+ * bcache.c — the billing engine's read cache of services, strategy and events
+ * (see bcache.h). Services are few per batch: a small array searched in order,
+ * bypassed once full.
+ */
+#include "bcache.h"
+#include "../core/event.h"
+
+#define BCACHE_SERVICES 64
+
+struct bcache {
+    struct bill_service svc[BCACHE_SERVICES];
+    int nsvc;
+    bool have_strategy;
+    enum calc_strategy strategy;
+    json_t *events; /* every events row in id order, or NULL until read */
+};
+
+struct bcache *bcache_new(void)
+{
+    return xcalloc(1, sizeof(struct bcache));
+}
+
+void bcache_free(struct bcache *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < c->nsvc; i++)
+        bill_service_free(&c->svc[i]);
+    json_decref(c->events);
+    free(c);
+}
+
+/* A copy of s that owns its strings and shares its JSON. */
+static void service_copy(const struct bill_service *s, struct bill_service *out)
+{
+    *out = *s;
+    out->name = s->name ? xstrdup(s->name) : NULL;
+    out->category = s->category ? xstrdup(s->category) : NULL;
+    json_incref(s->config);
+    json_incref(s->children);
+}
+
+int bcache_service(struct bcache *c, struct db *db, int64_t id, struct bill_service *out,
+                   struct err *e)
+{
+    if (!c)
+        return bill_service_load(db, id, out, e);
+    for (int i = 0; i < c->nsvc; i++) {
+        if (c->svc[i].service_id == id) {
+            service_copy(&c->svc[i], out);
+            return 0;
+        }
+    }
+    int rc = bill_service_load(db, id, out, e);
+    if (rc == 0 && c->nsvc < BCACHE_SERVICES)
+        service_copy(out, &c->svc[c->nsvc++]);
+    return rc;
+}
+
+enum calc_strategy bcache_strategy(struct bcache *c, struct db *db)
+{
+    if (!c)
+        return withdraw_strategy(db);
+    if (!c->have_strategy) {
+        c->strategy = withdraw_strategy(db);
+        c->have_strategy = true;
+    }
+    return c->strategy;
+}
+
+int bcache_events(struct bcache *c, struct db *db, const char *name, const char *category,
+                  json_t **out, struct err *e)
+{
+    if (!c)
+        return event_find(db, name, category, out, e);
+    if (!c->events) {
+        int rc = event_rows(db, &c->events, e);
+        if (rc)
+            return rc;
+    }
+    *out = event_select(c->events, name, category);
+    return 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * bcache.h — what a run of the billing engine reads again and again but never
+ * writes: catalogue services (struct bill_service), the billing strategy
+ * (config billing.type) and the `events` bindings. The renewal pass (renew.c)
+ * keeps one cache per batch transaction, so on SQLite (BEGIN IMMEDIATE: no
+ * other writer) every answer is exactly what the database holds; nothing is
+ * global and nothing outlives the transaction it was filled in.
+ *
+ * Every function takes a NULL cache and then reads the database directly, so
+ * callers pass through whatever cache they were given.
+ */
+#ifndef BILLD_BCACHE_H
+#define BILLD_BCACHE_H
+
+#include "withdraw.h"
+
+struct bcache;
+
+/* An empty cache (owned; free with bcache_free). */
+struct bcache *bcache_new(void);
+void bcache_free(struct bcache *c);
+
+/*
+ * bill_service_load through the cache: *out is the caller's own copy (free
+ * with bill_service_free; its config and children are shared read-only
+ * references). Misses and errors are not cached.
+ */
+int bcache_service(struct bcache *c, struct db *db, int64_t id, struct bill_service *out,
+                   struct err *e);
+
+/* withdraw_strategy(db), read once per cache. */
+enum calc_strategy bcache_strategy(struct bcache *c, struct db *db);
+
+/* event_find(db, name, category, out, e) with the events rows read once per cache. */
+int bcache_events(struct bcache *c, struct db *db, const char *name, const char *category,
+                  json_t **out, struct err *e);
+
+#endif
