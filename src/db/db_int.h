@@ -30,7 +30,7 @@ struct db_result {
 
 struct db_stmt_slot {
     char *sql;                 /* owned key */
-    uint32_t hash;             /* of sql, compared before the text */
+    size_t len;                /* strlen(sql), compared before the text */
     struct sqlite3_stmt *stmt;
     uint64_t last_use;
     int *param_idx;            /* owned: param_idx[n] = SQLite index of "$n" (0 = unused) */

@@ -5,7 +5,7 @@
  * parameters but numbers them by first appearance, so values are bound by
  * looking up the index of the name "$N" (stack.md §3.1), once per prepared
  * statement. Prepared statements are kept in a small per-connection cache keyed
- * by SQL text (compared by hash first), reset and unbound before each reuse.
+ * by SQL text (compared by length first), reset and unbound before each reuse.
  */
 #include "db_int.h"
 #include "../util/log.h"
@@ -96,15 +96,6 @@ void db_sqlite_close(struct db *db)
     db->lite = NULL;
 }
 
-/* FNV-1a of the SQL text: the cache compares it before the (long, alike) texts. */
-static uint32_t sql_hash(const char *sql)
-{
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h;
-}
-
 /*
  * Maps "$n" to SQLite's parameter index once per prepared statement (SQLite numbers named
  * parameters by first appearance), so binding does not look names up on every run.
@@ -137,11 +128,11 @@ static void map_params(struct db_stmt_slot *s)
 static int prepare(struct db *db, const char *sql, struct db_stmt_slot **out, struct err *e)
 {
     struct db_stmt_slot *victim = &db->cache[0];
-    uint32_t h = sql_hash(sql);
+    size_t len = strlen(sql);
     db->use_clock++;
     for (int i = 0; i < DB_STMT_CACHE; i++) {
         struct db_stmt_slot *s = &db->cache[i];
-        if (s->sql && s->hash == h && strcmp(s->sql, sql) == 0) {
+        if (s->sql && s->len == len && memcmp(s->sql, sql, len) == 0) {
             s->last_use = db->use_clock;
             sqlite3_reset(s->stmt);
             sqlite3_clear_bindings(s->stmt);
@@ -157,7 +148,7 @@ static int prepare(struct db *db, const char *sql, struct db_stmt_slot **out, st
         return map_error(db, rc, sql, e);
     slot_clear(victim);
     victim->sql = xstrdup(sql);
-    victim->hash = h;
+    victim->len = len;
     victim->stmt = st;
     victim->last_use = db->use_clock;
     map_params(victim);
