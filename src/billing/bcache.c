@@ -7,12 +7,19 @@
 #include "../core/event.h"
 
 #define BCACHE_SERVICES 64
+#define BCACHE_DISCOUNTS 16
+
+struct bcache_discount {
+    int64_t months, percent;
+};
 
 struct bcache {
     struct bill_service svc[BCACHE_SERVICES];
     int nsvc;
     bool have_strategy;
     enum calc_strategy strategy;
+    struct bcache_discount disc[BCACHE_DISCOUNTS];
+    int ndisc;
     json_t *events; /* every events row in id order, or NULL until read */
 };
 
@@ -67,6 +74,21 @@ enum calc_strategy bcache_strategy(struct bcache *c, struct db *db)
         c->have_strategy = true;
     }
     return c->strategy;
+}
+
+int bcache_period_discount(struct bcache *c, struct db *db, int64_t months, int64_t *out,
+                           struct err *e)
+{
+    for (int i = 0; c && i < c->ndisc; i++) {
+        if (c->disc[i].months == months) {
+            *out = c->disc[i].percent;
+            return 0;
+        }
+    }
+    int rc = withdraw_period_discount(db, months, out, e);
+    if (rc == 0 && c && c->ndisc < BCACHE_DISCOUNTS)
+        c->disc[c->ndisc++] = (struct bcache_discount){ months, *out };
+    return rc;
 }
 
 int bcache_events(struct bcache *c, struct db *db, const char *name, const char *category,

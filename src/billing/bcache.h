@@ -1,7 +1,8 @@
 /*
  * bcache.h — what a run of the billing engine reads again and again but never
  * writes: catalogue services (struct bill_service), the billing strategy
- * (config billing.type) and the `events` bindings. The renewal pass (renew.c)
+ * (config billing.type), the period discounts (table `discounts`) and the
+ * `events` bindings. The renewal pass (renew.c)
  * keeps one cache per batch transaction, so on SQLite (BEGIN IMMEDIATE: no
  * other writer) every answer is exactly what the database holds; nothing is
  * global and nothing outlives the transaction it was filled in.
@@ -30,6 +31,10 @@ int bcache_service(struct bcache *c, struct db *db, int64_t id, struct bill_serv
 
 /* withdraw_strategy(db), read once per cache. */
 enum calc_strategy bcache_strategy(struct bcache *c, struct db *db);
+
+/* withdraw_period_discount(db, months, out, e), each months value read once per cache. */
+int bcache_period_discount(struct bcache *c, struct db *db, int64_t months, int64_t *out,
+                           struct err *e);
 
 /* event_find(db, name, category, out, e) with the events rows read once per cache. */
 int bcache_events(struct bcache *c, struct db *db, const char *name, const char *category,

@@ -254,7 +254,7 @@ static int pay_in_tree(struct db *db, struct bcache *c, int64_t usi, const struc
 }
 
 static int charge_pay_us_impl(struct db *db, struct bcache *c, int64_t usi, int64_t now,
-                              bool *paid, struct wd *out, struct err *e)
+                              const struct wd *known, bool *paid, struct wd *out, struct err *e)
 {
     struct us_link l = { 0 };
     struct wd w;
@@ -269,7 +269,9 @@ static int charge_pay_us_impl(struct db *db, struct bcache *c, int64_t usi, int6
         *paid = true;
         return 0;
     }
-    if ((rc = withdraw_get(db, l.withdraw_id, &w, e)))
+    if (known && known->withdraw_id == l.withdraw_id)
+        w = *known;
+    else if ((rc = withdraw_get(db, l.withdraw_id, &w, e)))
         return rc;
     if (w.withdraw_date) {
         *paid = true;
@@ -368,13 +370,13 @@ static int charge_money_back_impl(struct db *db, enum calc_strategy st, int64_t 
 
 int charge_pay_us(struct db *db, int64_t usi, int64_t now, bool *paid, struct err *e)
 {
-    return finish_call(charge_pay_us_impl(db, NULL, usi, now, paid, NULL, e), e);
+    return finish_call(charge_pay_us_impl(db, NULL, usi, now, NULL, paid, NULL, e), e);
 }
 
-int charge_pay_us_cached(struct db *db, struct bcache *c, int64_t usi, int64_t now, bool *paid,
-                         struct wd *out, struct err *e)
+int charge_pay_us_cached(struct db *db, struct bcache *c, int64_t usi, int64_t now,
+                         const struct wd *known, bool *paid, struct wd *out, struct err *e)
 {
-    return finish_call(charge_pay_us_impl(db, c, usi, now, paid, out, e), e);
+    return finish_call(charge_pay_us_impl(db, c, usi, now, known, paid, out, e), e);
 }
 
 int charge_money_back(struct db *db, enum calc_strategy st, int64_t withdraw_id, int64_t date,

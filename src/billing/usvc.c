@@ -493,7 +493,7 @@ static int apply_partial(struct bctx *b, struct wd *w, const struct bill_service
 static int new_wd(struct bctx *b, const struct usvc *us, const struct bill_service *s,
                   const struct wd_input *in, struct wd *w)
 {
-    int rc = withdraw_calc(b->db, b->st, us->user_id, s, in, b->now, w, b->e);
+    int rc = withdraw_calc_cached(b->db, b->cache, b->st, us->user_id, s, in, b->now, w, b->e);
     w->user_service_id = us->user_service_id;
     w->withdraw_date = 0;
     w->end_date = 0;
@@ -557,10 +557,15 @@ static int renewal_wd(struct bctx *b, struct usvc *us, const struct wd *prev, bo
     return rc;
 }
 
-/* Pays the current withdraw of us (§7); *w receives it as it now stands (pay_us_wd below). */
-static int pay_us(struct bctx *b, const struct usvc *us, bool *paid, struct wd *w)
+/*
+ * Pays the current withdraw of us (§7); known (may be NULL) is its row when the caller
+ * has it; *w receives the row as it now stands.
+ */
+static int pay_us(struct bctx *b, const struct usvc *us, const struct wd *known, bool *paid,
+                  struct wd *w)
 {
-    return charge_pay_us_cached(b->db, b->cache, us->user_service_id, b->now, paid, w, b->e);
+    return charge_pay_us_cached(b->db, b->cache, us->user_service_id, b->now, known, paid, w,
+                                b->e);
 }
 
 /*
@@ -589,15 +594,23 @@ static const char *block_if_active(const struct usvc *us)
     return eq(us->status, "ACTIVE") ? USVC_BLOCK : NULL;
 }
 
-/* Chooses the withdraw to pay (§12.1 step 4); *ev set when the result is REMOVE. */
-static int choose_wd(struct bctx *b, struct usvc *us, bool partial, const char **ev)
+/*
+ * Chooses the withdraw to pay (§12.1 step 4); *ev set when the result is REMOVE.
+ * *known receives the row of the withdraw to pay when it was read or written here
+ * (withdraw_id 0 otherwise), so paying it need not read it again.
+ */
+static int choose_wd(struct bctx *b, struct usvc *us, bool partial, const char **ev,
+                     struct wd *known)
 {
     struct wd cur, w;
+    known->withdraw_id = 0;
     int rc = us->withdraw_id ? withdraw_get(b->db, us->withdraw_id, &cur, b->e) : ERR_NOT_FOUND;
     if (rc && rc != ERR_NOT_FOUND)
         return rc;
-    if (rc == 0 && !cur.withdraw_date)
+    if (rc == 0 && !cur.withdraw_date) {
+        *known = cur;
         return 0;
+    }
     if (us->next == -1) {
         *ev = USVC_REMOVE;
         return charge_money_back(b->db, b->st, us->withdraw_id, us->expire, b->now, NULL, b->e);
@@ -606,14 +619,17 @@ static int choose_wd(struct bctx *b, struct usvc *us, bool partial, const char *
         return switch_to_next(b, us, partial, &w);
     if (rc == ERR_NOT_FOUND)
         return 0;
-    return renewal_wd(b, us, &cur, partial, &w);
+    rc = renewal_wd(b, us, &cur, partial, known);
+    if (rc)
+        known->withdraw_id = 0;
+    return rc;
 }
 
 static int prolongate(struct bctx *b, struct usvc *us, bool force, bool partial, const char **ev)
 {
     struct bill_service s;
     struct usvc parent;
-    struct wd w;
+    struct wd known, w;
     bool paid = false;
     *ev = NULL;
     if (!eq(us->status, "ACTIVE") && !eq(us->status, "NOT PAID") && !eq(us->status, "BLOCK"))
@@ -637,9 +653,9 @@ static int prolongate(struct bctx *b, struct usvc *us, bool force, bool partial,
             return 0;
         }
     }
-    if ((rc = choose_wd(b, us, partial, ev)) || *ev)
+    if ((rc = choose_wd(b, us, partial, ev, &known)) || *ev)
         return rc;
-    if ((rc = pay_us(b, us, &paid, &w)))
+    if ((rc = pay_us(b, us, &known, &paid, &w)))
         return rc;
     if (!paid) {
         *ev = block_if_active(us);
@@ -681,7 +697,7 @@ static int process_service(struct bctx *b, struct usvc *us, const char *event, c
     }
     if (!us->expire) {
         struct wd w;
-        int rc = pay_us(b, us, &paid, &w);
+        int rc = pay_us(b, us, NULL, &paid, &w);
         if (rc)
             return rc;
         *ev = paid ? USVC_CREATE : USVC_NOT_ENOUGH_MONEY;

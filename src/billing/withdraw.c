@@ -7,6 +7,7 @@
  * double precision in SHM's operation order.
  */
 #include "withdraw.h"
+#include "bcache.h"
 #include "../core/config_store.h"
 #include "../core/money.h"
 #include "../core/period.h"
@@ -145,8 +146,7 @@ static int personal_discount(struct db *db, int64_t user_id, int64_t *out, struc
     return rc;
 }
 
-/* The percent of the discounts row with the largest whole months <= the bought months. */
-static int period_discount(struct db *db, int64_t months, int64_t *out, struct err *e)
+int withdraw_period_discount(struct db *db, int64_t months, int64_t *out, struct err *e)
 {
     struct db_value p[] = { DB_INT(months / PERIOD_SCALE) };
     int rc = db_query_int(db,
@@ -155,13 +155,15 @@ static int period_discount(struct db *db, int64_t months, int64_t *out, struct e
                           p, 1, out, e);
     if (rc == ERR_NOT_FOUND) {
         *out = 0;
+        err_clear(e);
         return 0;
     }
     return rc;
 }
 
-static int withdraw_discount_impl(struct db *db, int64_t user_id, const struct bill_service *s,
-                      int64_t months, int64_t *out, struct err *e)
+static int withdraw_discount_impl(struct db *db, struct bcache *c, int64_t user_id,
+                                  const struct bill_service *s, int64_t months, int64_t *out,
+                                  struct err *e)
 {
     int64_t personal = 0, extra = 0;
     *out = 0;
@@ -169,7 +171,7 @@ static int withdraw_discount_impl(struct db *db, int64_t user_id, const struct b
         return 0;
     int rc = personal_discount(db, user_id, &personal, e);
     if (rc == 0 && s->period < 2 * PERIOD_SCALE)
-        rc = period_discount(db, months, &extra, e);
+        rc = bcache_period_discount(c, db, months, &extra, e);
     if (rc)
         return rc;
     *out = personal + extra > 100 ? 100 : personal + extra;
@@ -185,9 +187,10 @@ static int64_t apply_discount(int64_t total, int64_t discount, double qnt)
     return money_round((t - t * (double)discount / 100) * qnt);
 }
 
-static int withdraw_calc_impl(struct db *db, enum calc_strategy st, int64_t user_id,
-                  const struct bill_service *s, const struct wd_input *in, int64_t now,
-                  struct wd *out, struct err *e)
+static int withdraw_calc_impl(struct db *db, struct bcache *c, enum calc_strategy st,
+                              int64_t user_id, const struct bill_service *s,
+                              const struct wd_input *in, int64_t now, struct wd *out,
+                              struct err *e)
 {
     struct calc_range range = { 0 };
     memset(out, 0, sizeof(*out));
@@ -208,7 +211,8 @@ static int withdraw_calc_impl(struct db *db, enum calc_strategy st, int64_t user
         return err_set(e, rc, "Field months: can't compute the total");
     }
     out->discount = in->discount;
-    if (!out->discount && (rc = withdraw_discount(db, user_id, s, out->months, &out->discount, e)))
+    if (!out->discount &&
+        (rc = withdraw_discount_impl(db, c, user_id, s, out->months, &out->discount, e)))
         return rc;
     if (s->no_discount)
         out->discount = 0;
@@ -336,12 +340,19 @@ json_t *withdraw_to_json(struct db *db, int64_t id)
 int withdraw_discount(struct db *db, int64_t user_id, const struct bill_service *s,
                       int64_t months, int64_t *out, struct err *e)
 {
-    return finish_call(withdraw_discount_impl(db, user_id, s, months, out, e), e);
+    return finish_call(withdraw_discount_impl(db, NULL, user_id, s, months, out, e), e);
 }
 
 int withdraw_calc(struct db *db, enum calc_strategy st, int64_t user_id,
                   const struct bill_service *s, const struct wd_input *in, int64_t now,
                   struct wd *out, struct err *e)
 {
-    return finish_call(withdraw_calc_impl(db, st, user_id, s, in, now, out, e), e);
+    return finish_call(withdraw_calc_impl(db, NULL, st, user_id, s, in, now, out, e), e);
+}
+
+int withdraw_calc_cached(struct db *db, struct bcache *c, enum calc_strategy st, int64_t user_id,
+                         const struct bill_service *s, const struct wd_input *in, int64_t now,
+                         struct wd *out, struct err *e)
+{
+    return finish_call(withdraw_calc_impl(db, c, st, user_id, s, in, now, out, e), e);
 }

@@ -73,6 +73,12 @@ int withdraw_discount(struct db *db, int64_t user_id, const struct bill_service 
                       int64_t months, int64_t *out, struct err *e);
 
 /*
+ * The percent of the discounts row with the largest whole months <= months
+ * (scaled), 0 when there is none (§6.3). Returns 0 or a DB error.
+ */
+int withdraw_period_discount(struct db *db, int64_t months, int64_t *out, struct err *e);
+
+/*
  * calc_withdraw (billing.md §6.2) for user_id and service s with the
  * overrides in in: fills out (withdraw_id 0, withdraw_date and end_date as
  * computed, create_date = now). Returns 0 or an error.
@@ -80,6 +86,11 @@ int withdraw_discount(struct db *db, int64_t user_id, const struct bill_service 
 int withdraw_calc(struct db *db, enum calc_strategy st, int64_t user_id,
                   const struct bill_service *s, const struct wd_input *in, int64_t now,
                   struct wd *out, struct err *e);
+/* The same, reading the discounts table through cache c (bcache.h; may be NULL). */
+struct bcache;
+int withdraw_calc_cached(struct db *db, struct bcache *c, enum calc_strategy st, int64_t user_id,
+                         const struct bill_service *s, const struct wd_input *in, int64_t now,
+                         struct wd *out, struct err *e);
 
 /* Reads withdraw id into out. ERR_NOT_FOUND when absent. */
 int withdraw_get(struct db *db, int64_t id, struct wd *out, struct err *e);
