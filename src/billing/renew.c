@@ -67,29 +67,55 @@ static int still_due(struct db *db, int64_t usi, int64_t now, bool *yes, struct 
 }
 
 /*
- * The n services of ids (those still due) in one transaction. Services, the
- * strategy and the events bindings are read once per batch (bcache.h): the
- * transaction holds SQLite's write lock, so nobody changes them meanwhile.
+ * One attempt at the n services of ids (those still due) in one transaction.
+ * Services, the strategy, the discounts and the events bindings are read once
+ * per attempt (bcache.h): the transaction holds SQLite's write lock, so nobody
+ * changes them meanwhile. Guarded, every service gets a savepoint (touch_one).
+ * Unguarded, none does — two statements and the savepoint journal less per
+ * service — and the first touch that fails rolls the whole batch back and sets
+ * *redo, so that the caller runs it again guarded.
+ */
+static int batch_attempt(struct db *db, int64_t now, const int64_t *ids, int n, bool guarded,
+                         struct renew_stats *part, bool *redo, struct err *e)
+{
+    struct err te = { 0 };
+    bool due = false;
+    struct bcache *c = bcache_new();
+    memset(part, 0, sizeof(*part));
+    *redo = false;
+    int rc = db_begin(db, true, e);
+    for (int i = 0; rc == 0 && !*redo && i < n; i++) {
+        rc = still_due(db, ids[i], now, &due, e);
+        if (rc || !due)
+            continue;
+        part->due++;
+        if (guarded)
+            rc = touch_one(db, c, ids[i], part, e);
+        else if (usvc_touch_cached(db, c, ids[i], NULL, &te) == 0)
+            part->touched++;
+        else
+            *redo = true;
+    }
+    bcache_free(c);
+    if (rc == 0 && !*redo)
+        return db_commit(db, e);
+    db_rollback(db);
+    return rc;
+}
+
+/*
+ * The n services of ids in one transaction: without savepoints, and again with
+ * one per service when a touch failed, so a failing service is rolled back
+ * alone and the others are renewed exactly as they would have been.
  */
 static int renew_batch(struct db *db, int64_t now, const int64_t *ids, int n,
                        struct renew_stats *st, struct err *e)
 {
-    struct renew_stats part = { 0 };
-    bool due = false;
-    struct bcache *c = bcache_new();
-    int rc = db_begin(db, true, e);
-    for (int i = 0; rc == 0 && i < n; i++) {
-        rc = still_due(db, ids[i], now, &due, e);
-        if (rc == 0 && due) {
-            part.due++;
-            rc = touch_one(db, c, ids[i], &part, e);
-        }
-    }
-    bcache_free(c);
-    if (rc == 0)
-        rc = db_commit(db, e);
-    else
-        db_rollback(db);
+    struct renew_stats part;
+    bool redo = false;
+    int rc = batch_attempt(db, now, ids, n, false, &part, &redo, e);
+    if (rc == 0 && redo)
+        rc = batch_attempt(db, now, ids, n, true, &part, &redo, e);
     if (rc == 0) {
         st->due += part.due;
         st->touched += part.touched;

@@ -100,6 +100,27 @@ for my $engine (engines()) {
 
         ($rc, $out) = $billd->('check');
         is $rc, 0, 'billd check passes' or diag $out;
+
+        # a service whose touch fails (its catalogue service is gone) is rolled back alone:
+        # the batch is run again with a savepoint per service and the others are renewed once
+        $ok->($s->req(POST => '/shm/v1/admin/user', %A, json => { user_id => $u, balance => $N }),
+            "balance for one more period of $N services");
+        my $broken = $usi[7];
+        $s->sql("UPDATE user_services SET service_id = 999999 WHERE user_service_id = $broken");
+        ($rc, $out) = $billd->('renew', '--batch', 50, '--now', "'2026-04-10 00:00:00'");
+        is $rc, 0, 'a pass with a failing service succeeds' or diag $out;
+        my $left = $N - 1;
+        like $out, qr/renewal pass: $N due, $left renewed or processed, 1 failed/,
+            'one failed, the others renewed';
+        is $balance->(), 100, 'the failing service charged nothing, the others one period';
+        ($bad) = $s->sql("SELECT count(*) FROM (SELECT user_service_id, count(*) AS n FROM"
+            . " withdraw_history WHERE user_id = $u GROUP BY user_service_id) x WHERE"
+            . " n <> CASE WHEN user_service_id = $broken THEN 3 ELSE 4 END");
+        is $bad, 0, 'four withdraws per renewed service, three for the failing one';
+        ($rc, $out) = $billd->('check');
+        is $rc, 0, 'billd check passes after the failing service' or diag $out;
+        $s->sql("UPDATE user_services SET service_id = $svc WHERE user_service_id = $broken");
+
         ($rc, $out) = $billd->('renew', '--now', "'bad'");
         is $rc, 2, 'a bad --now is a usage error';
         $s->stop;
