@@ -265,13 +265,21 @@ static int pending_flush(struct db *db, struct err *e)
     return rc ? rc : err_set(e, ERR_IO, "spool: %d outcomes not recorded", left);
 }
 
+/* Microseconds on the monotonic clock. */
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int spool_run_batch(struct db *db, const struct config *cfg, const struct spool_opts *o,
-                    int batch, int pause_ms, int *done, struct err *e)
+                    int batch, int pause_ms, struct spool_batch_stats *st, struct err *e)
 {
     struct spool_claim one[1], *c = one;
     enum task_result r1[1], *r = r1;
     json_t *d1[1], **data = d1;
-    *done = 0;
+    memset(st, 0, sizeof(*st));
     int rc = pending_flush(db, e); /* nothing new before the earlier outcomes are in */
     if (rc)
         return rc;
@@ -284,8 +292,13 @@ int spool_run_batch(struct db *db, const struct config *cfg, const struct spool_
     }
     int n = 0;
     rc = spool_claim_batch(db, o, time_now(), c, batch, &n, e);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        int64_t t0 = mono_us();
         r[i] = execute_claimed(db, cfg, &c[i], &data[i]);
+        int64_t took = mono_us() - t0;
+        if (took > st->slowest_us)
+            st->slowest_us = took;
+    }
     if (n && pause_ms > 0)
         sleep_ms(pause_ms);
     if (n && (rc = finish_all(db, o, c, r, data, n, e)))
@@ -299,15 +312,15 @@ int spool_run_batch(struct db *db, const struct config *cfg, const struct spool_
         free(r);
         free(data);
     }
-    *done = n;
+    st->done = n;
     return rc;
 }
 
 int spool_run_one(struct db *db, const struct config *cfg, const struct spool_opts *o,
                   int pause_ms, bool *did, struct err *e)
 {
-    int n = 0;
-    int rc = spool_run_batch(db, cfg, o, 1, pause_ms, &n, e);
-    *did = n > 0;
+    struct spool_batch_stats st;
+    int rc = spool_run_batch(db, cfg, o, 1, pause_ms, &st, e);
+    *did = st.done > 0;
     return rc;
 }

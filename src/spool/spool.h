@@ -158,17 +158,32 @@ enum task_result spool_execute(struct db *db, const struct config *cfg, struct s
  */
 int spool_run_one(struct db *db, const struct config *cfg, const struct spool_opts *o,
                   int pause_ms, bool *did, struct err *e);
+/* What one spool_run_batch() call did. */
+struct spool_batch_stats {
+    int done;           /* tasks claimed, executed and finished */
+    int64_t slowest_us; /* the longest single execution, microseconds */
+};
 /*
  * The same for up to batch tasks (1..SPOOL_BATCH_MAX): one claim transaction,
- * the executions in order, one finish transaction. *done receives the count.
+ * the executions in order, one finish transaction. *st receives the counts.
  * Outcomes that could not be recorded (the database went away) are kept by
  * the calling thread and recorded first on its next call, before anything is
  * claimed; spool_pending_drop() forgets them (thread exit: the claims are
  * then released by the node's next start or by lease expiry).
  */
 #define SPOOL_BATCH_MAX 256
+/* The default cap of a worker's adaptive batch (SPOOL_BATCH; 1 = one task per transaction). */
+#define SPOOL_BATCH_DEFAULT 64
 int spool_run_batch(struct db *db, const struct config *cfg, const struct spool_opts *o,
-                    int batch, int pause_ms, int *done, struct err *e);
+                    int batch, int pause_ms, struct spool_batch_stats *st, struct err *e);
+/*
+ * A worker's next batch size after a call that ran with size (docs/spool.md,
+ * "Batches"): a full batch whose tasks each ran in under SPOOL_FAST_TASK_US
+ * doubles it, up to cap; any slower task drops it to 1, so a slow transport
+ * (SSH, HTTP, mail) holds back at most the rest of one batch of fast tasks.
+ */
+#define SPOOL_FAST_TASK_US 2000
+int spool_next_batch(int cap, int size, const struct spool_batch_stats *st);
 /* Frees the calling thread's unrecorded outcomes; returns how many there were. */
 int spool_pending_drop(void);
 

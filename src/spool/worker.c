@@ -95,7 +95,7 @@ struct spool_pool {
     int pause_ms;
     bool once, pg;
     bool relaxed;           /* SPOOL_SYNC=normal: db_relax_commit on the worker connections */
-    int batch;              /* SPOOL_BATCH: tasks per claim/finish transaction */
+    int batch;              /* SPOOL_BATCH: the most tasks per claim/finish transaction */
     int n;
     pthread_t *threads;
     pthread_t node_thread;
@@ -126,18 +126,28 @@ static void maybe_done(struct spool_pool *p, uint64_t epoch0)
     }
 }
 
+int spool_next_batch(int cap, int size, const struct spool_batch_stats *st)
+{
+    if (st->slowest_us >= SPOOL_FAST_TASK_US)
+        return 1;
+    if (st->done == size && size < cap)
+        return size * 2 < cap ? size * 2 : cap;
+    return size;
+}
+
 /* One claim → execute → finish cycle; returns false when the worker should wait. */
-static bool worker_step(struct spool_pool *p, struct db *db, struct err *e, int *rc)
+static bool worker_step(struct spool_pool *p, struct db *db, int *size, struct err *e, int *rc)
 {
     struct spool_opts o = { .node = p->node, .lease = p->lease, .jobs = jobs_mode(p) };
-    int done = 0;
+    struct spool_batch_stats st;
     uint64_t epoch0 = atomic_load(&p->epoch);
     atomic_fetch_add(&p->busy, 1);
-    *rc = spool_run_batch(db, p->cfg, &o, p->batch, p->pause_ms, &done, e);
-    bool did = done > 0;
+    *rc = spool_run_batch(db, p->cfg, &o, *size, p->pause_ms, &st, e);
+    bool did = st.done > 0;
     if (did)
         atomic_fetch_add(&p->epoch, 1);
     atomic_fetch_sub(&p->busy, 1);
+    *size = *rc ? 1 : spool_next_batch(p->batch, *size, &st);
     if (*rc == 0 && !did && p->once)
         maybe_done(p, epoch0);
     return *rc == 0 && did;
@@ -148,6 +158,7 @@ static void *worker_main(void *arg)
     struct spool_pool *p = arg;
     struct db *db = NULL;
     struct err e = { 0 };
+    int size = 1; /* this worker's batch size, adapted by spool_next_batch() */
     while (!atomic_load(&p->stop)) {
         uint64_t gen = spool_wake_gen();
         if (!db && (db_open(p->cfg->database_url, &db, &e) ||
@@ -159,7 +170,7 @@ static void *worker_main(void *arg)
             continue;
         }
         int rc = 0;
-        if (worker_step(p, db, &e, &rc))
+        if (worker_step(p, db, &size, &e, &rc))
             continue;
         if (rc) {
             char q[160];
@@ -358,7 +369,7 @@ int spool_pool_start(const struct config *cfg, int workers, bool once, struct sp
         return err_set(e, ERR_INVALID, "SPOOL_SYNC must be full or normal, got \"%.20s\"", sync);
     }
     p->relaxed = sync && !strcmp(sync, "normal");
-    p->batch = env_int("SPOOL_BATCH", 1);
+    p->batch = env_int("SPOOL_BATCH", SPOOL_BATCH_DEFAULT);
     if (p->batch < 1 || p->batch > SPOOL_BATCH_MAX) {
         free(p);
         return err_set(e, ERR_INVALID, "SPOOL_BATCH must be an integer between 1 and %d",

@@ -150,6 +150,27 @@ static int64_t take(struct db *db, int64_t now)
 
 /* ---- pure ---- */
 
+/* The adaptive batch size of a worker: doubles on full fast batches, drops on a slow task. */
+static void test_next_batch(void **state)
+{
+    UNUSED(state);
+    struct spool_batch_stats full_fast = { .done = 1, .slowest_us = 100 };
+    assert_int_equal(spool_next_batch(64, 1, &full_fast), 2);
+    full_fast.done = 32;
+    assert_int_equal(spool_next_batch(64, 32, &full_fast), 64);
+    full_fast.done = 48;
+    assert_int_equal(spool_next_batch(64, 48, &full_fast), 64); /* capped */
+    full_fast.done = 64;
+    assert_int_equal(spool_next_batch(64, 64, &full_fast), 64);
+    struct spool_batch_stats partial = { .done = 5, .slowest_us = 100 };
+    assert_int_equal(spool_next_batch(64, 16, &partial), 16); /* the queue ran dry: kept */
+    struct spool_batch_stats none = { 0 };
+    assert_int_equal(spool_next_batch(64, 16, &none), 16);
+    struct spool_batch_stats slow = { .done = 16, .slowest_us = SPOOL_FAST_TASK_US };
+    assert_int_equal(spool_next_batch(64, 16, &slow), 1);
+    assert_int_equal(spool_next_batch(1, 1, &full_fast), 1); /* SPOOL_BATCH=1: never grows */
+}
+
 static void test_retry_delay(void **state)
 {
     UNUSED(state);
@@ -561,7 +582,7 @@ static void test_unrecorded_outcome(void **state)
     struct db *db = DB(state);
     struct err e = { 0 };
     struct spool_opts o = { "node-a", 60, SPOOL_JOBS_ALL };
-    int n = 0;
+    struct spool_batch_stats st;
     bool pg = db_engine_of(db) == DB_PG;
     q_exec(db, "DELETE FROM templates WHERE id = 't_rec'");
     q_exec(db, "INSERT INTO templates (id, data) VALUES ('t_rec', 'done')");
@@ -576,23 +597,23 @@ static void test_unrecorded_outcome(void **state)
                     " EXECUTE FUNCTION t_nodel()"
                   : "CREATE TRIGGER t_nodel BEFORE DELETE ON spool BEGIN"
                     " SELECT RAISE(ABORT, 'nope'); END");
-    assert_int_not_equal(spool_run_batch(db, NULL, &o, 1, 0, &n, &e), 0);
-    assert_int_equal(n, 1);
+    assert_int_not_equal(spool_run_batch(db, NULL, &o, 1, 0, &st, &e), 0);
+    assert_int_equal(st.done, 1);
     expect_text(db, "SELECT claimed_by FROM spool WHERE id = $1", id, "node-a");
     /* still failing: nothing new is claimed while the outcome waits */
-    assert_int_not_equal(spool_run_batch(db, NULL, &o, 1, 0, &n, &e), 0);
-    assert_int_equal(n, 0);
+    assert_int_not_equal(spool_run_batch(db, NULL, &o, 1, 0, &st, &e), 0);
+    assert_int_equal(st.done, 0);
     assert_int_equal(q_int(db, "SELECT attempts FROM spool WHERE id = $1", other), 0);
     q_exec(db, pg ? "DROP TRIGGER t_nodel ON spool" : "DROP TRIGGER t_nodel");
     if (pg)
         q_exec(db, "DROP FUNCTION t_nodel()");
     /* the kept outcome is recorded first, then work goes on */
-    if (spool_run_batch(db, NULL, &o, 1, 0, &n, &e))
+    if (spool_run_batch(db, NULL, &o, 1, 0, &st, &e))
         fail_msg("run: %s", e.msg);
     assert_int_equal(q_int(db, "SELECT count(*) FROM spool WHERE id = $1", id), 0);
     assert_int_equal(q_int(db, "SELECT count(*) FROM spool_history WHERE spool_id = $1"
                                " AND status = 'SUCCESS'", id), 1);
-    assert_int_equal(n, 1); /* and OTHER was claimed in the same call */
+    assert_int_equal(st.done, 1); /* and OTHER was claimed in the same call */
     assert_int_equal(spool_pending_drop(), 0);
 }
 
@@ -703,15 +724,17 @@ static const struct tcase db_cases[] = {
 
 int main(void)
 {
-    const struct tcase pure[] = { { "retry_delay", test_retry_delay } };
+    const struct tcase pure[] = { { "retry_delay", test_retry_delay },
+                                  { "next_batch", test_next_batch } };
     struct backend *backends[] = { &g_lite, &g_pg };
     const char *pg = getenv("BILLD_TEST_PG_URL");
     size_t nb = pg && *pg ? 2 : 1, ndb = ARRAY_SIZE(db_cases), n = 0;
-    struct CMUnitTest all[1 + 2 * ARRAY_SIZE(db_cases)];
+    struct CMUnitTest all[ARRAY_SIZE(pure) + 2 * ARRAY_SIZE(db_cases)];
     static char names[2 * ARRAY_SIZE(db_cases)][64];
     if (nb == 1)
         fprintf(stderr, "# test_spool: BILLD_TEST_PG_URL unset, PostgreSQL cases not run\n");
-    all[n++] = (struct CMUnitTest){ .name = pure[0].name, .test_func = pure[0].fn };
+    for (size_t i = 0; i < ARRAY_SIZE(pure); i++)
+        all[n++] = (struct CMUnitTest){ .name = pure[i].name, .test_func = pure[i].fn };
     for (size_t b = 0; b < nb; b++)
         for (size_t i = 0; i < ndb; i++, n++) {
             snprintf(names[b * ndb + i], sizeof(names[0]), "%s_%s", backends[b]->name,
