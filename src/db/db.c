@@ -64,17 +64,6 @@ int db_query(struct db *db, const char *sql, const struct db_value *params, int 
     return db_pg_query(db, sql, params, nparams, out, e);
 }
 
-int db_query_prepared(struct db *db, const char *name, const char *sql,
-                      const struct db_value *params, int nparams, struct db_result **out,
-                      struct err *e)
-{
-    if (out)
-        *out = NULL;
-    if (db->engine == DB_SQLITE)
-        return db_sqlite_query(db, sql, params, nparams, out, e);
-    return db_pg_query_prepared(db, name, sql, params, nparams, out, e);
-}
-
 int db_exec(struct db *db, const char *sql, const struct db_value *params, int nparams,
             int64_t *changed, struct err *e)
 {

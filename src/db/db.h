@@ -165,15 +165,4 @@ int db_wait_notify(struct db *db, int timeout_ms, bool *got, struct err *e);
  */
 int db_relax_commit(struct db *db, struct err *e);
 
-/*
- * Like db_query, for a statement run very often (the spool's claim): on
- * PostgreSQL it is prepared once per connection under name (an identifier
- * from code, < 32 characters; at most 8 per connection, more fall back to
- * db_query) and then executed without being parsed and planned again; on
- * SQLite it is db_query (whose statements are cached anyway).
- */
-int db_query_prepared(struct db *db, const char *name, const char *sql,
-                      const struct db_value *params, int nparams, struct db_result **out,
-                      struct err *e);
-
 #endif

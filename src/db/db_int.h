@@ -28,17 +28,19 @@ struct db_result {
 
 #define DB_STMT_CACHE 64
 
+/*
+ * One cached statement of a connection. SQLite: the prepared stmt. PostgreSQL:
+ * a text seen before; pg_prepared once it is prepared as "billd_s<slot>".
+ */
 struct db_stmt_slot {
     char *sql;                 /* owned key */
     size_t len;                /* strlen(sql), compared before the text */
     struct sqlite3_stmt *stmt;
+    bool pg_prepared;
     uint64_t last_use;
     int *param_idx;            /* owned: param_idx[n] = SQLite index of "$n" (0 = unused) */
     int max_param;             /* largest n with an entry in param_idx */
 };
-
-/* Statements db_query_prepared keeps prepared per PostgreSQL connection. */
-#define DB_PG_PREPARED_MAX 8
 
 struct db {
     enum db_engine engine;
@@ -48,8 +50,6 @@ struct db {
     struct pg_conn *pg;      /* PGconn */
     struct db_stmt_slot cache[DB_STMT_CACHE];
     uint64_t use_clock;
-    char pg_prepared[DB_PG_PREPARED_MAX][32]; /* names prepared on the current session */
-    int pg_nprepared;
 };
 
 /* Result building (db.c). */
@@ -73,9 +73,6 @@ int db_pg_query(struct db *db, const char *sql, const struct db_value *params, i
 int db_pg_script(struct db *db, const char *sql, struct err *e);
 int db_pg_reconnect(struct db *db, struct err *e);
 int db_pg_listen(struct db *db, const char *channel, struct err *e);
-int db_pg_query_prepared(struct db *db, const char *name, const char *sql,
-                         const struct db_value *params, int nparams, struct db_result **out,
-                         struct err *e);
 int db_pg_wait_notify(struct db *db, int timeout_ms, bool *got, struct err *e);
 
 #endif

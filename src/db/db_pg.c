@@ -1,9 +1,17 @@
 /*
  * db_pg.c — the PostgreSQL (libpq) back end of db.h.
  *
- * Statements go through PQexecParams in text format, except blob parameters,
- * which are sent in binary format; bytea result columns are unescaped so
- * callers get raw bytes as with SQLite. SQLSTATEs are mapped to err codes.
+ * Parameters are sent in text format, except blobs, which are sent in binary
+ * format; bytea result columns are unescaped so callers get raw bytes as with
+ * SQLite. SQLSTATEs are mapped to err codes.
+ *
+ * A statement text runs through PQexecParams the first time it is seen on a
+ * connection; the second time it is prepared (PQprepare, one name per cache
+ * slot) and from then on executed with PQexecPrepared, so the statements a
+ * connection repeats are parsed and planned once, while one-off texts (lists
+ * with their filters) cost nothing extra. The cache is the connection's
+ * DB_STMT_CACHE slots, least recently used out; an evicted prepared statement
+ * is deallocated.
  */
 #include "db_int.h"
 #include "../util/log.h"
@@ -30,7 +38,6 @@ static int connect_now(struct db *db, struct err *e)
         return err_set(e, ERR_IO, "Can't connect to DB");
     }
     PQsetNoticeProcessor(c, silence_notices, NULL);
-    db->pg_nprepared = 0; /* prepared statements belong to the session */
     PGresult *res = PQexec(c, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
     PQclear(res);
     db->pg = (struct pg_conn *)c;
@@ -43,10 +50,20 @@ int db_pg_open(const char *url, struct db *db, struct err *e)
     return connect_now(db, e);
 }
 
+/* Forgets every cached statement (the session that held them is gone or reset). */
+static void cache_forget(struct db *db)
+{
+    for (int i = 0; i < DB_STMT_CACHE; i++) {
+        free(db->cache[i].sql);
+        memset(&db->cache[i], 0, sizeof(db->cache[i]));
+    }
+}
+
 void db_pg_close(struct db *db)
 {
     PQfinish(PGCONN(db));
     db->pg = NULL;
+    cache_forget(db);
 }
 
 int db_pg_reconnect(struct db *db, struct err *e)
@@ -180,49 +197,86 @@ static int take_result(struct db *db, PGresult *res, const char *sql, struct db_
     return 0;
 }
 
+static void slot_name(const struct db *db, const struct db_stmt_slot *s, char name[24])
+{
+    snprintf(name, 24, "billd_s%d", (int)(s - db->cache));
+}
+
+/*
+ * The cache slot of sql: *hit is the slot holding it, or NULL when it is new,
+ * in which case it has been recorded in a free or least recently used slot
+ * (deallocating what that slot had prepared).
+ */
+static struct db_stmt_slot *cache_lookup(struct db *db, const char *sql, bool *hit)
+{
+    struct db_stmt_slot *victim = &db->cache[0];
+    size_t len = strlen(sql);
+    db->use_clock++;
+    for (int i = 0; i < DB_STMT_CACHE; i++) {
+        struct db_stmt_slot *s = &db->cache[i];
+        if (s->sql && s->len == len && memcmp(s->sql, sql, len) == 0) {
+            s->last_use = db->use_clock;
+            *hit = true;
+            return s;
+        }
+        if (!s->sql || (victim->sql && s->last_use < victim->last_use))
+            victim = s;
+    }
+    if (victim->pg_prepared) {
+        char name[24], cmd[48];
+        slot_name(db, victim, name);
+        snprintf(cmd, sizeof(cmd), "DEALLOCATE %s", name);
+        PQclear(PQexec(PGCONN(db), cmd));
+    }
+    free(victim->sql);
+    victim->sql = xstrdup(sql);
+    victim->len = len;
+    victim->pg_prepared = false;
+    victim->last_use = db->use_clock;
+    *hit = false;
+    return victim;
+}
+
+/* Runs sql: as a one-off the first time, prepared once it repeats (see the file comment). */
+static PGresult *exec_cached(struct db *db, const char *sql, int nparams,
+                             const struct pg_params *pp)
+{
+    bool hit;
+    struct db_stmt_slot *s = cache_lookup(db, sql, &hit);
+    if (!hit)
+        return PQexecParams(PGCONN(db), sql, nparams, NULL, pp->values, pp->lengths,
+                            pp->formats, 0);
+    char name[24];
+    slot_name(db, s, name);
+    if (!s->pg_prepared) {
+        PGresult *res = PQprepare(PGCONN(db), name, sql, nparams, NULL);
+        if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
+            return res; /* the caller reports the error; the slot stays unprepared */
+        PQclear(res);
+        s->pg_prepared = true;
+    }
+    return PQexecPrepared(PGCONN(db), name, nparams, pp->values, pp->lengths, pp->formats, 0);
+}
+
 int db_pg_query(struct db *db, const char *sql, const struct db_value *params, int nparams,
                 struct db_result **out, struct err *e)
 {
     struct pg_params pp;
     params_build(&pp, params, nparams);
-    PGresult *res = PQexecParams(PGCONN(db), sql, nparams, NULL, pp.values, pp.lengths,
-                                 pp.formats, 0);
-    params_free(&pp);
-    return take_result(db, res, sql, out, e);
-}
-
-/* True when name was prepared on this connection. */
-static bool is_prepared(const struct db *db, const char *name)
-{
-    for (int i = 0; i < db->pg_nprepared; i++)
-        if (!strcmp(db->pg_prepared[i], name))
-            return true;
-    return false;
-}
-
-int db_pg_query_prepared(struct db *db, const char *name, const char *sql,
-                         const struct db_value *params, int nparams, struct db_result **out,
-                         struct err *e)
-{
-    if (!is_prepared(db, name)) {
-        if (db->pg_nprepared >= DB_PG_PREPARED_MAX || strlen(name) >= sizeof(db->pg_prepared[0]))
-            return db_pg_query(db, sql, params, nparams, out, e);
-        PGresult *res = PQprepare(PGCONN(db), name, sql, nparams, NULL);
-        int rc = take_result(db, res, sql, NULL, e);
-        if (rc)
-            return rc;
-        snprintf(db->pg_prepared[db->pg_nprepared++], sizeof(db->pg_prepared[0]), "%s", name);
-    }
-    struct pg_params pp;
-    params_build(&pp, params, nparams);
-    PGresult *res = PQexecPrepared(PGCONN(db), name, nparams, pp.values, pp.lengths, pp.formats,
-                                   0);
+    PGresult *res = exec_cached(db, sql, nparams, &pp);
     params_free(&pp);
     return take_result(db, res, sql, out, e);
 }
 
 int db_pg_script(struct db *db, const char *sql, struct err *e)
 {
+    /* a script may change the schema under the prepared statements: start afresh */
+    bool had = false;
+    for (int i = 0; i < DB_STMT_CACHE; i++)
+        had |= db->cache[i].pg_prepared;
+    if (had)
+        PQclear(PQexec(PGCONN(db), "DEALLOCATE ALL"));
+    cache_forget(db);
     PGresult *res = PQexec(PGCONN(db), sql);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {

@@ -241,11 +241,13 @@ int db_sqlite_query(struct db *db, const char *sql, const struct db_value *param
     rc = bind_params(db, slot, params, nparams, sql, e);
     if (rc)
         return rc;
+    /* the columns are read after the first step: a schema change re-prepares the statement */
+    rc = sqlite3_step(st);
     int cols = sqlite3_column_count(st);
     struct db_result *r = db_result_new(cols);
     for (int c = 0; c < cols; c++)
         db_result_set_colname(r, c, sqlite3_column_name(st, c));
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
         db_result_add_row(r);
         for (int c = 0; c < cols; c++)
             put_column(r, st, c);

@@ -251,7 +251,7 @@ static int claim_rows(struct db *db, struct db_value *p, const struct spool_opts
     struct db_result *r = NULL;
     p[5] = DB_INT(max - *n);
     *skipped = false;
-    int rc = db_query_prepared(db, "billd_spool_claim", claim_sql_cached(db), p, 6, &r, e);
+    int rc = db_query(db, claim_sql_cached(db), p, 6, &r, e);
     for (int row = 0; rc == 0 && row < db_result_rows(r) && *n < max; row++) {
         struct spool_claim *c = &out[*n];
         bool busy = false;

@@ -465,6 +465,57 @@ static void test_query_int(void **state)
     assert_int_equal(v, 77);
 }
 
+/*
+ * Repeated statements are cached per connection (SQLite: prepared statements; PostgreSQL:
+ * prepared from the second run on): results stay right across many runs, more distinct
+ * texts than the cache holds, a failing text, an aborted transaction and a schema change.
+ */
+static void test_statement_cache(void **state)
+{
+    struct err e = { 0 };
+    struct db *db = db_of(state);
+    char sql[96];
+    int64_t v = 0;
+    exec_sql(db, "CREATE TABLE t_sc (k INTEGER NOT NULL, v TEXT)");
+    for (int i = 0; i < 5; i++) {
+        struct db_value p[] = { DB_INT(i), DB_TEXT("x") };
+        OK(db_exec(db, "INSERT INTO t_sc (k, v) VALUES ($1, $2)", p, 2, NULL, &e));
+        struct db_value k[] = { DB_INT(i) };
+        assert_int_equal(q_int(db, "SELECT count(*) FROM t_sc WHERE k <= $1", k, 1), i + 1);
+    }
+    for (int i = 0; i < 3 * 64; i++) { /* more texts than slots: each one twice */
+        snprintf(sql, sizeof(sql), "SELECT %d + count(*) FROM t_sc WHERE k >= $1", i);
+        struct db_value k[] = { DB_INT(3) };
+        assert_int_equal(q_int(db, sql, k, 1), i + 2);
+        assert_int_equal(q_int(db, sql, k, 1), i + 2);
+    }
+    if (db_engine_of(db) == DB_PG) { /* repeated texts are prepared, at most one per slot */
+        int64_t n = q_int(db, "SELECT count(*) FROM pg_prepared_statements", NULL, 0);
+        assert_true(n > 32 && n <= 64);
+    }
+    struct db_value k0[] = { DB_INT(0) };
+    assert_int_equal(q_int(db, "SELECT count(*) FROM t_sc WHERE k <= $1", k0, 1), 1);
+    for (int i = 0; i < 3; i++) /* a broken text fails every time, preparing or not */
+        FAILS(ERR_INTERNAL, db_query_int(db, "SELECT nope FROM t_sc", NULL, 0, &v, &e));
+    /* a failure inside a transaction, then the cached statements work after the rollback */
+    OK(db_begin(db, true, &e));
+    FAILS(ERR_INTERNAL, db_query_int(db, "SELECT nope FROM t_sc", NULL, 0, &v, &e));
+    db_rollback(db);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM t_sc WHERE k <= $1", k0, 1), 1);
+    /* a schema change through a script: SELECT * answers with the new column */
+    struct db_result *r = NULL;
+    for (int i = 0; i < 2; i++) {
+        OK(db_query(db, "SELECT * FROM t_sc WHERE k = 0", NULL, 0, &r, &e));
+        assert_int_equal(db_result_cols(r), 2);
+        db_result_free(r);
+    }
+    exec_sql(db, "ALTER TABLE t_sc ADD COLUMN w INTEGER");
+    OK(db_query(db, "SELECT * FROM t_sc WHERE k = 0", NULL, 0, &r, &e));
+    assert_int_equal(db_result_cols(r), 3);
+    db_result_free(r);
+    exec_sql(db, "DROP TABLE t_sc");
+}
+
 /* ---- users ---- */
 
 static void test_bootstrap_admin(void **state)
@@ -1002,6 +1053,7 @@ static const struct case_def cases[] = {
     { "constraints", test_constraints, false },
     { "transactions", test_transactions, false },
     { "query_int", test_query_int, false },
+    { "statement_cache", test_statement_cache, false },
     { "bootstrap_admin", test_bootstrap_admin, false },
     { "user_create", test_user_create, false },
     { "user_update_fields", test_user_update_fields, false },
