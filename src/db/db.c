@@ -64,6 +64,23 @@ int db_query(struct db *db, const char *sql, const struct db_value *params, int 
     return db_pg_query(db, sql, params, nparams, out, e);
 }
 
+struct db_stmt_slot *db_cache_find(struct db *db, const char *sql, size_t len,
+                                   struct db_stmt_slot **victim)
+{
+    *victim = &db->cache[0];
+    db->use_clock++;
+    for (int i = 0; i < DB_STMT_CACHE; i++) {
+        struct db_stmt_slot *s = &db->cache[i];
+        if (s->sql && s->len == len && memcmp(s->sql, sql, len) == 0) {
+            s->last_use = db->use_clock;
+            return s;
+        }
+        if (!s->sql || ((*victim)->sql && s->last_use < (*victim)->last_use))
+            *victim = s;
+    }
+    return NULL;
+}
+
 int db_exec(struct db *db, const char *sql, const struct db_value *params, int nparams,
             int64_t *changed, struct err *e)
 {

@@ -52,6 +52,14 @@ struct db {
     uint64_t use_clock;
 };
 
+/*
+ * The slot of db's statement cache holding sql (len = strlen(sql)), marked as
+ * just used; NULL when none does, with *victim set to a free or the least
+ * recently used slot for the caller to fill.
+ */
+struct db_stmt_slot *db_cache_find(struct db *db, const char *sql, size_t len,
+                                   struct db_stmt_slot **victim);
+
 /* Result building (db.c). */
 struct db_result *db_result_new(int cols);
 void db_result_set_colname(struct db_result *r, int col, const char *name);

@@ -209,18 +209,12 @@ static void slot_name(const struct db *db, const struct db_stmt_slot *s, char na
  */
 static struct db_stmt_slot *cache_lookup(struct db *db, const char *sql, bool *hit)
 {
-    struct db_stmt_slot *victim = &db->cache[0];
+    struct db_stmt_slot *victim;
     size_t len = strlen(sql);
-    db->use_clock++;
-    for (int i = 0; i < DB_STMT_CACHE; i++) {
-        struct db_stmt_slot *s = &db->cache[i];
-        if (s->sql && s->len == len && memcmp(s->sql, sql, len) == 0) {
-            s->last_use = db->use_clock;
-            *hit = true;
-            return s;
-        }
-        if (!s->sql || (victim->sql && s->last_use < victim->last_use))
-            victim = s;
+    struct db_stmt_slot *s = db_cache_find(db, sql, len, &victim);
+    if (s) {
+        *hit = true;
+        return s;
     }
     if (victim->pg_prepared) {
         char name[24], cmd[48];

@@ -127,20 +127,14 @@ static void map_params(struct db_stmt_slot *s)
 /* Returns a cached or newly prepared statement, reset and unbound. */
 static int prepare(struct db *db, const char *sql, struct db_stmt_slot **out, struct err *e)
 {
-    struct db_stmt_slot *victim = &db->cache[0];
+    struct db_stmt_slot *victim;
     size_t len = strlen(sql);
-    db->use_clock++;
-    for (int i = 0; i < DB_STMT_CACHE; i++) {
-        struct db_stmt_slot *s = &db->cache[i];
-        if (s->sql && s->len == len && memcmp(s->sql, sql, len) == 0) {
-            s->last_use = db->use_clock;
-            sqlite3_reset(s->stmt);
-            sqlite3_clear_bindings(s->stmt);
-            *out = s;
-            return 0;
-        }
-        if (!s->sql || (victim->sql && s->last_use < victim->last_use))
-            victim = s;
+    struct db_stmt_slot *s = db_cache_find(db, sql, len, &victim);
+    if (s) {
+        sqlite3_reset(s->stmt);
+        sqlite3_clear_bindings(s->stmt);
+        *out = s;
+        return 0;
     }
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v3(db->lite, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
