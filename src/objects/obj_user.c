@@ -4,11 +4,14 @@
  * hash), and the per-user collections `services`/`us`, `pays`/`pay`,
  * `wd`/`withdraws` and `bonus` (list_for_api, items, last, forecast, the
  * has_services* flags), plus gen_session(usi = …), email, flags, partner
- * data, set_settings and add_bonus.
+ * data, set_settings and add_bonus. The members that write or list
+ * other users (set, payment, passwd, delete, reg, items, …) are in
+ * obj_user_admin.c.
  *
  * `user.id(N)` reaches another user only in an admin render (D11).
  */
 #include "objects_int.h"
+#include "obj_user_admin.h"
 
 #include "../billing/bonus.h"
 #include "../billing/forecast.h"
@@ -416,6 +419,24 @@ static const struct obj_method user_methods[] = {
     { "add_bonus", m_add_bonus },
     { "make_event", m_make_event },
     { "spool", m_spool },
+    /* obj_user_admin.c */
+    { "set", obj_user_set },
+    { "lock", obj_user_lock },
+    { "payment", obj_user_payment },
+    { "set_credit", obj_user_set_credit },
+    { "passwd", obj_user_passwd },
+    { "set_new_passwd", obj_user_set_new_passwd },
+    { "recash", obj_user_recash },
+    { "delete", obj_user_delete },
+    { "reg", obj_user_reg },
+    { "items", obj_user_items },
+    { "list_for_api", obj_user_list_for_api },
+    { "referrals", obj_user_referrals },
+    { "profile", obj_user_profile },
+    { "storage", obj_user_storage },
+    { "has_autopayment", obj_user_has_autopayment },
+    { "list_autopayments", obj_user_list_autopayments },
+    { "delete_autopayment", obj_user_delete_autopayment },
     { NULL, NULL },
 };
 
