@@ -437,6 +437,7 @@ static const struct obj_method user_methods[] = {
     { "has_autopayment", obj_user_has_autopayment },
     { "list_autopayments", obj_user_list_autopayments },
     { "delete_autopayment", obj_user_delete_autopayment },
+    { "make_autopayment", obj_user_make_autopayment },
     { NULL, NULL },
 };
 
@@ -808,7 +809,7 @@ static json_t *forecast_total(struct render_ctx *r, int64_t uid)
 }
 
 /* SHM's truth of a config flag: true, a non-zero number, a non-empty string other than "0". */
-static bool flag_on(const json_t *v)
+bool obj_user_flag_on(const json_t *v)
 {
     if (json_is_string(v))
         return json_string_length(v) && strcmp(json_string_value(v), "0") != 0;
@@ -836,7 +837,7 @@ static json_t *paysystem_entry(const char *key, const json_t *c, const char *api
                           (long long)uid, (long long)time_now(), key, amt);
     free(base);
     json_t *name = json_object_get(c, "name");
-    bool internal = flag_on(json_object_get(c, "internal"));
+    bool internal = obj_user_flag_on(json_object_get(c, "internal"));
     json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:i,s:I,s:O}", "paysystem", prog ? prog : key,
                           "shm_url", url, "recurring", recurring, "internal", internal,
                           "allow_deletion", recurring, "user_id", (json_int_t)uid, "forecast",
@@ -882,12 +883,12 @@ static int p_paysystems(struct obj *o, struct render_ctx *r, const struct tpl_ar
     const char *k;
     json_t *c;
     json_object_foreach(json_is_object(ps) ? ps : NULL, k, c) {
-        if (!flag_on(json_object_get(c, "show_for_client")))
+        if (!obj_user_flag_on(json_object_get(c, "show_for_client")))
             continue;
         json_array_append_new(list, paysystem_entry(k, c, json_string_value(api), o->user_id,
                                                     amount, forecast, false));
         json_t *mine = json_object_get(saved, k);
-        if (flag_on(json_object_get(c, "allow_recurring")) &&
+        if (obj_user_flag_on(json_object_get(c, "allow_recurring")) &&
             json_object_get(mine, "payment_id"))
             json_array_append_new(list, paysystem_entry(k, c, json_string_value(api),
                                                         o->user_id, amount, forecast, true));

@@ -3,8 +3,8 @@
  * beyond one user (templates.md §7.0, §7.1): set / lock, payment,
  * set_credit, passwd, set_new_passwd, recash, delete, reg, items /
  * list_for_api, referrals, profile, storage and the saved recurring
- * payment methods (has_autopayment, list_autopayments, delete_autopayment;
- * billing.md §21). Registered in obj_user.c's member table.
+ * payment methods (has_autopayment, list_autopayments, delete_autopayment,
+ * make_autopayment; billing.md §21). Registered in obj_user.c's member table.
  *
  * Everything goes through the billing and core modules the API uses
  * (payment_add, payment_credit_*, user_update, user_set_password,
@@ -28,10 +28,15 @@
 #include "../core/config_store.h"
 #include "../core/money.h"
 #include "../core/password.h"
+#include "../core/period.h"
+#include "../core/session.h"
 #include "../core/user.h"
 #include "../db/db.h"
 #include "../spool/spool.h"
+#include "../transport/http_client.h"
 #include "../util/config.h"
+#include "../util/log.h"
+#include "../util/timeutil.h"
 
 /* Largest number of users items / list_for_api return. */
 #define USERS_MAX 100000
@@ -489,10 +494,7 @@ static json_t *saved_methods(struct render_ctx *r, const struct obj *o, json_t *
     json_t *m;
     json_object_foreach(json_is_object(saved) ? saved : NULL, k, m) {
         json_t *allow = json_object_get(json_object_get(ps, k), "allow_recurring");
-        bool on = json_is_true(allow) || (json_is_integer(allow) && json_integer_value(allow)) ||
-                  (json_is_string(allow) && strcmp(json_string_value(allow), "0") &&
-                   json_string_length(allow));
-        if (on && json_object_get(m, "payment_id"))
+        if (obj_user_flag_on(allow) && json_object_get(m, "payment_id"))
             json_object_set(out, k, m);
     }
     if (settings)
@@ -571,5 +573,137 @@ USER_ADMIN_METHOD(obj_user_delete_autopayment)
     free(which);
     if (rc == 0)
         *out = tpl_int(n);
+    return rc;
+}
+
+/*
+ * Why an auto-payment of amount (minor units) must not run now (billing.md
+ * §21), or NULL when it may. settings is users.settings, conf the merged
+ * auto_payments configuration.
+ */
+static const char *autopay_skip(const json_t *settings, const json_t *conf, int64_t amount)
+{
+    const json_t *wd = json_object_get(conf, "withdraw");
+    int64_t max = 0;
+    if (amount <= 0)
+        return "no amount";
+    if (obj_user_flag_on(json_object_get(settings, "deny_auto_payments")))
+        return "denied by the user's settings";
+    if (!obj_user_flag_on(json_object_get(conf, "enabled")))
+        return "auto_payments not enabled";
+    if (money_from_json(json_object_get(wd, "max_amount"), &max) == 0 && amount > max)
+        return "amount above withdraw.max_amount";
+    const json_t *last = json_object_get(
+        json_object_get(json_object_get(settings, "auto_payments"), "last_payment"), "date");
+    const char *period = json_string_value(json_object_get(wd, "period"));
+    if (json_is_integer(last) && period &&
+        period_add_to_date(json_integer_value(last), period) > time_now())
+        return "the last auto-payment is within withdraw.period";
+    return NULL;
+}
+
+/* POSTs one recurring charge to the pay system's program; true on a 2xx answer. */
+static bool autopay_post(struct render_ctx *r, int64_t user_id, const char *ps,
+                         const json_t *saved, const char *token, int64_t amount)
+{
+    json_t *api = config_store_lookup(r->db, "api", "url");
+    json_t *prog = config_store_lookup(r->db, "pay_systems", ps);
+    const char *name = json_string_value(json_object_get(prog, "paysystem"));
+    char *url = xasprintf("%s/shm/pay_systems/%s.cgi",
+                          json_is_string(api) ? json_string_value(api) : "", name ? name : ps);
+    json_t *form = json_deep_copy(saved);
+    json_object_set_new(form, "action", json_string("payment"));
+    json_object_set_new(form, "amount", money_to_json(amount));
+    char *body = http_form_encode(form);
+    json_t *headers = json_pack("{s:s}", "session_id", token);
+    struct http_client_req rq = { .method = "POST", .url = url, .headers = headers,
+                                  .body = body, .body_len = strlen(body),
+                                  .content_type = "application/x-www-form-urlencoded" };
+    struct http_client_resp rs;
+    struct err e = { 0 };
+    bool ok = http_client_request(&rq, &rs, &e) == 0 && rs.code >= 200 && rs.code < 300;
+    if (!ok)
+        log_warn("auto-payment failed", "user_id=%lld ps=%s code=%ld error=\"%s\"",
+                 (long long)user_id, ps, rs.code, e.msg);
+    http_client_resp_release(&rs);
+    json_decref(headers);
+    free(body);
+    json_decref(form);
+    free(url);
+    json_decref(prog);
+    json_decref(api);
+    return ok;
+}
+
+/* Records settings.auto_payments.last_payment = {ps_name, date, amount}. */
+static int autopay_record(struct render_ctx *r, int64_t user_id, const char *ps, int64_t amount,
+                          struct err *e)
+{
+    json_t *row = NULL;
+    int rc = user_read(r->db, user_id, true, &row, e);
+    if (rc)
+        return rc;
+    json_t *patch = json_pack("{s:{s:{s:s,s:I,s:o}}}", "auto_payments", "last_payment",
+                              "ps_name", ps, "date", (json_int_t)time_now(), "amount",
+                              money_to_json(amount));
+    json_t *fields = json_pack("{s:o}", "settings",
+                               config_store_merge(json_object_get(row, "settings"), patch));
+    bool own = false;
+    rc = obj_tx_begin(r, &own, e);
+    if (rc == 0)
+        rc = obj_tx_end(r, own, user_update(r->db, user_id, fields, true, e), e);
+    json_decref(fields);
+    json_decref(patch);
+    json_decref(row);
+    return rc;
+}
+
+/*
+ * make_autopayment(amount): billing.md §21 — unless skipped (autopay_skip),
+ * each saved recurring method in turn is charged through
+ * <api.url>/shm/pay_systems/<ps>.cgi with a fresh session of the user; the
+ * first 2xx answer wins and is recorded. Returns 1 when a charge was
+ * accepted, else 0. The pay system's program makes the payment itself (a
+ * callback into billd), so the session must be visible to it: call this
+ * where no request transaction holds it back (spool tasks, its usual place).
+ */
+USER_ADMIN_METHOD(obj_user_make_autopayment)
+{
+    json_t *settings = NULL;
+    json_t *methods = saved_methods(r, o, &settings);
+    if (!methods)
+        return TPL_DECLINED;
+    json_t *amount = obj_arg_json(tpl_args_at(a, 0));
+    if (!amount)
+        amount = obj_arg_json(tpl_args_kv(a, "amount"));
+    int64_t minor = 0;
+    if (amount && money_from_json(amount, &minor))
+        minor = 0;
+    json_t *base = config_store_lookup(r->db, "billing", "auto_payments");
+    json_t *mine = json_object_get(settings, "auto_payments");
+    json_t *conf = json_is_object(mine) ? config_store_merge(base, mine)
+                                        : json_is_object(base) ? json_incref(base) : json_object();
+    const char *skip = autopay_skip(settings, conf, minor);
+    int rc = 0;
+    const char *won = NULL;
+    char token[SESSION_TOKEN_LEN + 1];
+    if (!skip && json_object_size(methods))
+        rc = session_create(r->db, o->id, NULL, token, e);
+    const char *k;
+    json_t *m;
+    json_object_foreach(!skip && rc == 0 ? methods : NULL, k, m)
+        if (autopay_post(r, o->id, k, m, token, minor)) {
+            won = k;
+            break;
+        }
+    if (won)
+        rc = autopay_record(r, o->id, won, minor, e);
+    if (rc == 0)
+        *out = tpl_int(won != NULL);
+    json_decref(conf);
+    json_decref(base);
+    json_decref(amount);
+    json_decref(methods);
+    json_decref(settings);
     return rc;
 }

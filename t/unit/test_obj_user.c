@@ -15,8 +15,10 @@
 
 #include "billing/ledger.h"
 #include "core/password.h"
+#include "core/session.h"
 #include "core/user.h"
 #include "objects/render.h"
+#include "peers.h"
 #include "util/buf.h"
 
 #include <jansson.h>
@@ -383,6 +385,94 @@ static void test_autopayment(void **state)
     expect(db, ALICE, false, "{{ user.delete_autopayment }}", "0");
 }
 
+/* The pay systems' programs (HttpPeer: a 2xx answer for any /shm/pay_systems path). */
+static struct peer g_peer;
+
+/* Points api.url at the peer (+ suffix) and sets billing.auto_payments to conf. */
+static void autopay_config(struct db *db, const char *suffix, const char *conf)
+{
+    char sql[512];
+    bf_q_exec(db, "DELETE FROM config WHERE key IN ('api', 'billing')");
+    snprintf(sql, sizeof(sql), "INSERT INTO config (key, value) VALUES "
+                               "('api', '{\"url\":\"http://127.0.0.1:%d%s\"}'), "
+                               "('billing', '{\"auto_payments\":%s}')",
+             g_peer.port, suffix, conf);
+    bf_q_exec(db, sql);
+    peer_clear(&g_peer);
+}
+
+/* The number of requests the peer got; *body (may be NULL) the last one's body (owned). */
+static size_t peer_requests(char **body, char **session, char **path)
+{
+    json_t *recs = peer_records(&g_peer);
+    json_t *last = json_array_get(recs, json_array_size(recs) - 1);
+    size_t n = json_array_size(recs);
+    const char *b = json_string_value(json_object_get(last, "body"));
+    const char *sid = json_string_value(json_object_get(json_object_get(last, "headers"),
+                                                        "session_id"));
+    const char *p = json_string_value(json_object_get(last, "path"));
+    if (body)
+        *body = b ? xstrdup(b) : NULL;
+    if (session)
+        *session = sid ? xstrdup(sid) : NULL;
+    if (path)
+        *path = p ? xstrdup(p) : NULL;
+    json_decref(recs);
+    return n;
+}
+
+/* make_autopayment (billing.md §21): skips, the POST to the pay system, the record. */
+static void test_make_autopayment(void **state)
+{
+    struct db *db = DB(state);
+    seed(db);
+    const char *on = "{\"enabled\":1,\"withdraw\":{\"max_amount\":100,\"period\":\"1d\"}}";
+    autopay_config(db, "", on);
+    expect(db, ALICE, false, "{{ user.make_autopayment(0) }}{{ user.make_autopayment }}"
+                             "{{ user.make_autopayment(500) }}{{ user.make_autopayment('x') }}",
+           "0000");
+    expect(db, BOB, false, "{{ user.make_autopayment(10) }}", "0"); /* no saved method */
+    assert_int_equal(peer_requests(NULL, NULL, NULL), 0);
+    expect(db, ALICE, false, "{{ user.make_autopayment(12.5) }}|"
+                             "{{ user.settings.auto_payments.last_payment.ps_name }}|"
+                             "{{ user.settings.auto_payments.last_payment.amount }}", "1|yoomoney|12.5");
+    char *body = NULL, *sid = NULL, *path = NULL;
+    assert_int_equal(peer_requests(&body, &sid, &path), 1);
+    assert_string_equal(path, "/shm/pay_systems/yoomoney.cgi");
+    assert_non_null(strstr(body, "action=payment"));
+    assert_non_null(strstr(body, "amount=12.5"));
+    assert_non_null(strstr(body, "payment_id=tok-1"));
+    assert_int_equal(strlen(sid), SESSION_TOKEN_LEN);
+    assert_int_equal(count(db, "SELECT COUNT(*) FROM sessions WHERE user_id = $1", ALICE), 1);
+    free(body);
+    free(sid);
+    free(path);
+    /* within withdraw.period of the last one: skipped */
+    expect(db, ALICE, false, "{{ user.make_autopayment(12.5) }}", "0");
+    assert_int_equal(peer_requests(NULL, NULL, NULL), 1);
+    /* the user's own settings: deny, or enabled over a disabled config */
+    bf_q_exec(db, "UPDATE users SET settings = '{\"deny_auto_payments\":1,\"pay_systems\":"
+                  "{\"yoomoney\":{\"payment_id\":\"tok-1\"}}}' WHERE user_id = 50001");
+    expect(db, ALICE, false, "{{ user.make_autopayment(5) }}", "0");
+    bf_q_exec(db, "UPDATE users SET settings = '{\"auto_payments\":{\"enabled\":1},"
+                  "\"pay_systems\":{\"yoomoney\":{\"payment_id\":\"tok-1\"}}}' "
+                  "WHERE user_id = 50001");
+    autopay_config(db, "", "{\"enabled\":0}");
+    expect(db, ALICE, false, "{{ user.make_autopayment(5) }}", "1");
+    bf_q_exec(db, "UPDATE users SET settings = '{\"pay_systems\":"
+                  "{\"yoomoney\":{\"payment_id\":\"tok-1\"}}}' WHERE user_id = 50001");
+    expect(db, ALICE, false, "{{ user.make_autopayment(5) }}", "0");
+    /* the pay system refuses: tried, nothing recorded */
+    autopay_config(db, "/status/500", on);
+    expect(db, ALICE, false, "{{ user.make_autopayment(5) }}|"
+                             "[{{ user.settings.auto_payments }}]", "0|[]");
+    assert_int_equal(peer_requests(NULL, NULL, &path), 1);
+    assert_string_equal(path, "/status/500/shm/pay_systems/yoomoney.cgi");
+    free(path);
+    /* another user's: undefined */
+    expect(db, BOB, false, "[{{ user(50001).make_autopayment(5) }}]", "[]");
+}
+
 int main(void)
 {
     static const struct bf_case dbc[] = {
@@ -390,6 +480,11 @@ int main(void)
         { "payment", test_payment },     { "credit", test_credit },
         { "passwords", test_passwords }, { "recash", test_recash },
         { "delete_reg", test_delete_reg }, { "autopayment", test_autopayment },
+        { "make_autopayment", test_make_autopayment },
     };
-    return bf_run_all("obj_user", "billd_test_obj_user", NULL, 0, dbc, ARRAY_SIZE(dbc));
+    if (peer_start(&g_peer, "HttpPeer", NULL))
+        return 1;
+    int rc = bf_run_all("obj_user", "billd_test_obj_user", NULL, 0, dbc, ARRAY_SIZE(dbc));
+    peer_stop(&g_peer);
+    return rc;
 }
