@@ -434,6 +434,7 @@ static const struct obj_method user_methods[] = {
     { "referrals", obj_user_referrals },
     { "profile", obj_user_profile },
     { "storage", obj_user_storage },
+    { "spool_history", obj_user_spool_history },
     { "has_autopayment", obj_user_has_autopayment },
     { "list_autopayments", obj_user_list_autopayments },
     { "delete_autopayment", obj_user_delete_autopayment },

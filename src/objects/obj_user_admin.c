@@ -2,9 +2,10 @@
  * obj_user_admin.c — the members of the `user` object that write or reach
  * beyond one user (templates.md §7.0, §7.1): set / lock, payment,
  * set_credit, passwd, set_new_passwd, recash, delete, reg, items /
- * list_for_api, referrals, profile, storage and the saved recurring
- * payment methods (has_autopayment, list_autopayments, delete_autopayment,
- * make_autopayment; billing.md §21). Registered in obj_user.c's member table.
+ * list_for_api, referrals, profile, storage, spool_history and the saved
+ * recurring payment methods (has_autopayment, list_autopayments,
+ * delete_autopayment, make_autopayment; billing.md §21). Registered in
+ * obj_user.c's member table.
  *
  * Everything goes through the billing and core modules the API uses
  * (payment_add, payment_credit_*, user_update, user_set_password,
@@ -43,6 +44,8 @@
 /* Default and largest length of set_new_passwd. */
 #define NEW_PASSWD_LEN 10
 #define NEW_PASSWD_MAX 128
+/* Largest number of rows spool_history returns. */
+#define HISTORY_MAX 1000
 
 /* The user's row when the render may see it (a new object), else NULL. */
 static json_t *row_of(struct render_ctx *r, const struct obj *o)
@@ -470,6 +473,47 @@ USER_ADMIN_METHOD(obj_user_storage)
     if (o->id != r->user_id || !visible(r, o))
         return TPL_DECLINED;
     *out = obj_new(&obj_storage_kind, 0, o->id, NULL);
+    return 0;
+}
+
+/* How templates see spool_history rows (what the user's own tasks did). */
+static const struct field history_fields[] = {
+    { "id", FT_INT, FF_KEY, NULL, 0, NULL },
+    { "spool_id", FT_INT, 0, NULL, 0, NULL },
+    { "user_service_id", FT_INT, 0, NULL, 0, NULL },
+    { "event", FT_JSON, 0, NULL, 0, NULL },
+    { "status", FT_TEXT, 0, NULL, 0, NULL },
+    { "created", FT_DATE, 0, NULL, 0, NULL },
+    { "executed", FT_DATE, 0, NULL, 0, NULL },
+    { "response", FT_JSON, 0, NULL, 0, NULL },
+};
+
+static const struct model history_model = { "SpoolHistory", "spool_history", "id",
+                                            history_fields, ARRAY_SIZE(history_fields) };
+
+/*
+ * spool_history(usi = N, limit = n): the user's finished task runs (table
+ * spool_history), newest first, at most limit (default and cap
+ * HISTORY_MAX); with usi only those of that user service.
+ */
+USER_ADMIN_METHOD(obj_user_spool_history)
+{
+    UNUSED(e);
+    if (!visible(r, o))
+        return TPL_DECLINED;
+    int64_t usi = 0, limit = HISTORY_MAX;
+    obj_arg_int(a, (size_t)-1, "usi", &usi);
+    if (obj_arg_int(a, (size_t)-1, "limit", &limit) && (limit < 0 || limit > HISTORY_MAX))
+        limit = HISTORY_MAX;
+    char *sql = xasprintf("SELECT id, spool_id, user_service_id, event, status, created, "
+                          "executed, response FROM spool_history WHERE user_id = $1 AND "
+                          "($2 = 0 OR user_service_id = $2) ORDER BY id DESC LIMIT %lld",
+                          (long long)limit);
+    struct db_value p[] = { DB_INT(o->id), DB_INT(usi) };
+    json_t *rows = obj_rows(r, &history_model, sql, p, 2);
+    free(sql);
+    *out = obj_from_json(rows);
+    json_decref(rows);
     return 0;
 }
 

@@ -25,6 +25,7 @@ USER_ADMIN_METHOD(obj_user_list_for_api);
 USER_ADMIN_METHOD(obj_user_referrals);
 USER_ADMIN_METHOD(obj_user_profile);
 USER_ADMIN_METHOD(obj_user_storage);
+USER_ADMIN_METHOD(obj_user_spool_history);
 USER_ADMIN_METHOD(obj_user_has_autopayment);
 USER_ADMIN_METHOD(obj_user_list_autopayments);
 USER_ADMIN_METHOD(obj_user_delete_autopayment);

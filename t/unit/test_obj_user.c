@@ -44,6 +44,11 @@ static void seed(struct db *db)
     OK(ledger_adjust(db, BOB, 5000, 0, "payment", NULL, 0, NULL, &e));
     bf_q_exec(db, "INSERT INTO profiles (user_id, data, created) VALUES "
                   "(50001, '{\"email\":\"a@example.org\",\"name\":\"Alice A\"}', 0)");
+    bf_q_exec(db, "INSERT INTO spool_history (spool_id, user_id, user_service_id, event, "
+                  "status, created) VALUES "
+                  "(11, 50002, 7, '{\"name\":\"A\"}', 'FAIL', 1483228800), "
+                  "(12, 50002, NULL, '{\"name\":\"B\"}', 'SUCCESS', 1483228900), "
+                  "(13, 50001, NULL, '{\"name\":\"C\"}', 'SUCCESS', 1483228900)");
     bf_q_exec(db, "DELETE FROM config WHERE key = 'pay_systems'");
     bf_q_exec(db, "INSERT INTO config (key, value) VALUES ('pay_systems', '{"
                   "\"manual\":{\"name\":\"Manual\"},"
@@ -157,6 +162,14 @@ static const struct vec vectors[] = {
     { BOB, false, "[{{ user.profile.email }}]", "[]" },
     { BOB, false, "{{ CALL user.storage.save('k', 'v') }}{{ user.storage.load('k') }}", "v" },
     { ADMIN, true, "[{{ user(50002).storage }}]", "[]" },
+    /* spool_history: the user's own runs, newest first */
+    { BOB, false, "{{ FOR h IN user.spool_history }}{{ h.spool_id }}:{{ h.status }}:"
+                  "{{ h.event.name }};{{ END }}|{{ user.spool_history(usi = 7).size }}|"
+                  "{{ user.spool_history(limit = 1).0.spool_id }}", "12:SUCCESS:B;11:FAIL:A;|1|12" },
+    { ADMIN, true, "{{ user(50001).spool_history.size }}|{{ user(50002).spool_history.size }}",
+      "1|2" },
+    { ALICE, false, "{{ user.spool_history.0.spool_id }}|[{{ user(50002).spool_history }}]",
+      "13|[]" },
     /* saved recurring methods: only those of pay systems with allow_recurring */
     { ALICE, false, "{{ user.has_autopayment }}|"
                     "{{ FOR m IN user.list_autopayments }}{{ m.pay_system }}={{ m.name }}"
