@@ -143,6 +143,12 @@ static const struct vec vectors[] = {
     { BOB, false, "{{ user.set({ full_name => 'B3' }).full_name }}", "B3" },
     { ADMIN, true, "{{ user(50002).set(comment = 'vip', discount = 5).discount }}|"
                    "{{ user(50002).comment }}", "5|vip" },
+    { ADMIN, true, "{{ user(50002).set(block = 1, credit = 0).is_blocked }}", "1" },
+    /* switch: a user's render stays its own user */
+    { BOB, false, "[{{ user.switch(50001) }}]{{ user.login }}|{{ user.switch(50002).login }}",
+      "[]bob|bob" },
+    { ADMIN, true, "{{ user.switch(50001).login }}|{{ user.set(full_name = 'A2').full_name }}|"
+                   "{{ user(50001).full_name }}", "alice|A2|A2" },
     /* lists: every user for an admin, only oneself otherwise */
     { ADMIN, true, "{{ FOR u IN user.items }}{{ u.login }},{{ END }}", "admin,alice,bob," },
     { ADMIN, true, "{{ user.list_for_api('admin', 1).size }}|"
@@ -187,8 +193,10 @@ static void test_vectors(void **state)
     seed(db);
     for (size_t i = 0; i < ARRAY_SIZE(vectors); i++)
         expect(db, vectors[i].user, vectors[i].admin, vectors[i].src, vectors[i].want);
+    /* bob's vectors never reached alice; the admin's did */
     assert_int_equal(count(db, "SELECT COUNT(*) FROM users WHERE user_id = $1 AND "
-                               "full_name = 'Alice'", ALICE), 1);
+                               "full_name = 'A2'", ALICE), 1);
+    assert_int_equal(bf_user_col(db, BOB, "block"), 1);
 }
 
 struct bad {
