@@ -168,7 +168,7 @@ static int render_for(struct api_ctx *c, const char *id, const struct stored_tpl
         return rc;
     json_t *vars = json_pack("{s:o}", "request", request_var(c));
     struct render_ctx r = { .db = c->db, .cfg = c->cfg, .user_id = user_id, .admin = admin,
-                            .usi = usi, .vars = vars };
+                            .usi = usi, .vars = vars, .client_ip = c->req->client_ip };
     struct buf out;
     buf_init(&out, RENDER_OUT_MAX);
     struct err e = { 0 };

@@ -854,6 +854,11 @@ static const struct obj_method misc_methods[] = {
     { "all", m_all },
     { "none", m_none },
     { "notall", m_notall },
+    { "format_time_diff", obj_misc_format_time_diff },
+    { "encrypt_aes256_gcm_base64", obj_misc_encrypt_aes256_gcm_base64 },
+    { "sort_by_keys", obj_misc_sort_by_keys },
+    { "qrencode", obj_misc_qrencode },
+    { "ip_rate_limit", obj_misc_ip_rate_limit },
     { NULL, NULL },
 };
 

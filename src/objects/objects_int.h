@@ -142,6 +142,28 @@ struct tpl_value obj_spool_list(struct render_ctx *r, int64_t user_id, int64_t u
 /* Deep-merges patch into the settings of user service usi. Returns 0 or an error. */
 int obj_us_merge_settings(struct render_ctx *r, int64_t usi, const json_t *patch,
                           struct err *e);
+/* misc members defined outside obj_misc.c, one file per concept (templates.md §7.14). */
+int obj_misc_format_time_diff(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                              struct tpl_value *out, struct err *e); /* obj_misc_time.c */
+int obj_misc_encrypt_aes256_gcm_base64(struct obj *o, struct render_ctx *r,
+                                       const struct tpl_args *a, struct tpl_value *out,
+                                       struct err *e); /* obj_crypto.c */
+int obj_misc_sort_by_keys(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                          struct tpl_value *out, struct err *e); /* obj_misc_list.c */
+int obj_misc_qrencode(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                      struct tpl_value *out, struct err *e); /* obj_misc_qr.c */
+int obj_misc_ip_rate_limit(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                           struct tpl_value *out, struct err *e); /* obj_ratelimit.c */
+/* The Russian text of the time between Unix times target and now (owned; obj_misc_time.c). */
+char *obj_format_time_diff(int64_t target, int64_t now);
+/*
+ * AES-256-GCM of len bytes pt with aad into out: iv(12) ‖ ciphertext(len) ‖
+ * tag(16). Returns 0 or ERR_INTERNAL (obj_crypto.c).
+ */
+int obj_aes256gcm_seal(const unsigned char key[32], const unsigned char iv[12],
+                       const unsigned char *aad, size_t aadlen, const unsigned char *pt,
+                       size_t len, unsigned char *out);
+
 /* Sets a top-level name to a host function without state. */
 void obj_bind_func(struct tpl_value *vars, const char *name, tpl_func_fn fn);
 

@@ -44,6 +44,8 @@ struct render_ctx {
     const char *event_name;       /* binds `event_name` (NULL = the task's name, if any) */
     const json_t *vars;           /* extra top-level variables (an object, borrowed) */
     bool auto_escape_shell;       /* D19: every interpolation through the shell filter */
+    const char *client_ip;        /* the HTTP client of a template endpoint (borrowed; NULL =
+                                     none): misc.ip_rate_limit counts per this IP */
     json_t *answer;               /* out: keys given to task.answer(...), owned; NULL = none */
     char *report_error;           /* out: the first report.add_error(msg), owned; NULL = none.
                                      The template endpoints answer 400 with it. */

@@ -1,0 +1,260 @@
+/*
+ * test_obj_misc.c — unit tests of the misc helpers, constants and small
+ * objects of templates.md §7.13, §7.14, §7.17, §7.19 and §7.21 that live in
+ * src/objects/obj_misc*.c, obj_crypto.c, obj_ratelimit.c and obj_cache.c:
+ * tables of template → exact expected output rendered through render_text()
+ * (Russian plurals of format_time_diff with the test clock, AES-256-GCM
+ * known-answer vectors, sort_by_keys, qrencode, ip_rate_limit windows, the
+ * undefined `env` of D13, the cache with TTL expiry).
+ *
+ * The database cases run on SQLite and, when BILLD_TEST_PG_URL is set, on
+ * PostgreSQL, each in a transaction that is rolled back (billing_fixture.h).
+ */
+#include "billing_fixture.h"
+
+#include "core/ratelimit.h"
+#include "objects/objects_int.h"
+#include "objects/render.h"
+#include "util/buf.h"
+#include "util/timeutil.h"
+
+#include <jansson.h>
+
+#define DANUK 40092
+
+/* Renders src as danuk from client_ip (may be NULL) into a new string; *rc gets the status. */
+static char *render_ip(struct db *db, const char *ip, const char *src, int *rc, struct err *e)
+{
+    struct render_ctx r = { .db = db, .user_id = DANUK, .client_ip = ip };
+    struct buf out;
+    buf_init(&out, 0);
+    *rc = render_text(&r, "t", src, strlen(src), &out, e);
+    render_ctx_release(&r);
+    return buf_detach(&out, NULL);
+}
+
+static void expect_ip(struct db *db, const char *ip, const char *src, const char *want)
+{
+    struct err e = { 0 };
+    int rc;
+    char *got = render_ip(db, ip, src, &rc, &e);
+    if (rc)
+        fail_msg("render of %s failed: %s", src, e.msg);
+    if (strcmp(got, want))
+        fail_msg("%s\n  got:  \"%s\"\n  want: \"%s\"", src, got, want);
+    free(got);
+}
+
+static void expect(struct db *db, const char *src, const char *want)
+{
+    expect_ip(db, NULL, src, want);
+}
+
+/* The render of src fails with a message containing msg. */
+static void expect_error(struct db *db, const char *src, const char *msg)
+{
+    struct err e = { 0 };
+    int rc;
+    char *got = render_ip(db, NULL, src, &rc, &e);
+    if (rc == 0)
+        fail_msg("render of %s succeeded: \"%s\"", src, got);
+    if (!strstr(e.msg, msg))
+        fail_msg("%s: error \"%s\" lacks \"%s\"", src, e.msg, msg);
+    free(got);
+}
+
+struct vec {
+    const char *src;
+    const char *want;
+};
+
+static void run_vectors(struct db *db, const struct vec *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        expect(db, v[i].src, v[i].want);
+}
+
+/* Now is 2017-01-01 00:00:00 UTC. */
+static const struct vec time_diff_vectors[] = {
+    { "{{ misc.format_time_diff('2017-01-02 00:00:00') }}", "1 день" },
+    { "{{ misc.format_time_diff('2017-01-03 00:00:00') }}", "2 дня" },
+    { "{{ misc.format_time_diff('2017-01-06 00:00:00') }}", "5 дней" },
+    { "{{ misc.format_time_diff('2017-01-12 00:00:00') }}", "11 дней" },
+    { "{{ misc.format_time_diff('2017-01-22 00:00:00') }}", "21 день" },
+    { "{{ misc.format_time_diff('2017-01-23 00:00:00') }}", "22 дня" },
+    { "Осталось: {{ misc.format_time_diff('2017-01-30 18:05:00') }}",
+      "Осталось: 29 дней, 18 часов, 5 минут" },
+    { "{{ misc.format_time_diff('2017-02-01 01:01:00') }}", "1 месяц, 1 час, 1 минута" },
+    { "{{ misc.format_time_diff('2017-03-01 00:00:00') }}", "2 месяца" },
+    { "{{ misc.format_time_diff('2018-06-15 11:21:00') }}", "1 год, 5 месяцев, 14 дней" },
+    { "{{ misc.format_time_diff('2038-01-01 00:00:00') }}", "21 год" },
+    { "{{ misc.format_time_diff('2017-01-01 02:03:00') }}", "2 часа, 3 минуты" },
+    { "{{ misc.format_time_diff('2017-01-01 00:11:00') }}", "11 минут" },
+    { "{{ misc.format_time_diff('2017-01-01 00:00:59') }}", "менее минуты" },
+    { "{{ misc.format_time_diff('2016-12-31 23:00:00') }}", "1 час" },
+    { "{{ misc.format_time_diff('2016-11-30 00:00:00') }}", "1 месяц, 2 дня" },
+    { "[{{ misc.format_time_diff('soon') }}][{{ misc.format_time_diff() }}]", "[][]" },
+};
+
+static void test_format_time_diff(void **state)
+{
+    struct db *db = DB(state);
+    time_freeze(bf_at("2017-01-01 00:00:00"));
+    run_vectors(db, time_diff_vectors, ARRAY_SIZE(time_diff_vectors));
+    time_unfreeze();
+}
+
+#define K0 "0000000000000000000000000000000000000000000000000000000000000000"
+#define IV0 "000000000000000000000000"
+#define K16 "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308"
+
+/* NIST GCM test case 13 (empty text: the tag alone) and vectors of an independent AES-GCM. */
+static const struct vec aes_vectors[] = {
+    { "{{ misc.encrypt_aes256_gcm_base64('', '" K0 "', '" IV0 "') }}",
+      "AAAAAAAAAAAAAAAAUw+K+8dFNrmpY7TxxMtziw==" },
+    { "{{ misc.encrypt_aes256_gcm_base64('Привет, мир', '" K16 "', 'cafebabefacedbaddecaf888') }}",
+      "yv66vvrO263eyviIW4MiVbFqq1CBk+/kqVG0WzIl9A++lg64SURPzFJ75kVDrvnv" },
+    { "{{ misc.encrypt_aes256_gcm_base64(data = 'hello', key = '" K16
+      "', iv = 'cafebabefacedbaddecaf888', aad = 'hdr') }}",
+      "yv66vvrO263eyviI43mfuQ7qTz5uFfMpadaVNjyIqLn6" },
+    { "{{ misc.encrypt_aes256_gcm_base64('secret', '0123456789abcdef0123456789abcdef', "
+      "'nonce-12byte') }}",
+      "bm9uY2UtMTJieXRl/vBbkMmbMKe4i2SATd0MfenP1CsGyQ==" },
+    /* a random iv: 12 + 5 + 16 bytes → 44 base64 characters, never twice the same */
+    { "{{ a = misc.encrypt_aes256_gcm_base64('hello', '" K16 "') }}"
+      "{{ b = misc.encrypt_aes256_gcm_base64('hello', '" K16 "') }}"
+      "{{ a.length }}|{{ a == b ? 'same' : 'differ' }}",
+      "44|differ" },
+};
+
+static void test_aes_gcm(void **state)
+{
+    struct db *db = DB(state);
+    run_vectors(db, aes_vectors, ARRAY_SIZE(aes_vectors));
+    expect_error(db, "{{ misc.encrypt_aes256_gcm_base64('x', 'short') }}",
+                 "key must be 32 bytes or 64 hex digits");
+    expect_error(db, "{{ misc.encrypt_aes256_gcm_base64('x') }}", "key is required");
+    expect_error(db, "{{ misc.encrypt_aes256_gcm_base64('x', '" K0 "', 'abc') }}",
+                 "iv must be 12 bytes or 24 hex digits");
+}
+
+/* NIST GCM test case 14: 16 zero bytes under the zero key and iv. */
+static void test_aes_gcm_nist14(void **state)
+{
+    UNUSED(state);
+    unsigned char key[32] = { 0 }, iv[12] = { 0 }, pt[16] = { 0 }, out[12 + 16 + 16];
+    assert_int_equal(obj_aes256gcm_seal(key, iv, NULL, 0, pt, sizeof(pt), out), 0);
+    assert_memory_equal(out, iv, 12);
+    assert_memory_equal(out + 12,
+                        "\xce\xa7\x40\x3d\x4d\x60\x6b\x6e\x07\x4e\xc5\xd3\xba\xf3\x9d\x18", 16);
+    assert_memory_equal(out + 28,
+                        "\xd0\xd1\xc8\xa7\x99\x99\x6b\xf0\x26\x5b\x98\xb5\xd4\x8a\xb9\x19", 16);
+}
+
+#define PEOPLE "[{n => 'b', c => 10}, {n => 'a', c => 9}, {n => 'c', c => 10}, {c => 1}]"
+
+static const struct vec list_vectors[] = {
+    { "{{ FOR x IN misc.sort_by_keys(" PEOPLE ", 'c', 'n') }}{{ x.n }}{{ x.c }},{{ END }}",
+      "1,a9,b10,c10," },
+    { "{{ FOR x IN misc.sort_by_keys(" PEOPLE ", '-c', 'n') }}{{ x.n }}{{ x.c }},{{ END }}",
+      "b10,c10,a9,1," },
+    { "{{ FOR x IN misc.sort_by_keys(" PEOPLE ", 'n') }}{{ x.n }},{{ END }}", ",a,b,c," },
+    { "{{ FOR x IN misc.sort_by_keys(" PEOPLE ") }}{{ x.n }},{{ END }}", "b,a,c,," },
+    { "{{ FOR x IN misc.sort_by_keys([3, {k => 2}, 1], 'k') }}{{ x.k || x }},{{ END }}",
+      "2,3,1," },
+    { "[{{ misc.sort_by_keys('x', 'k') }}]", "[]" },
+};
+
+static void test_sort_by_keys(void **state)
+{
+    struct db *db = DB(state);
+    run_vectors(db, list_vectors, ARRAY_SIZE(list_vectors));
+}
+
+static const struct vec qr_vectors[] = {
+    { "{{ q = misc.qrencode('https://vpn.example/sub/1') }}"
+      "{{ q.success }}|{{ q.format }}|{{ q.text_length }}|{{ q.size > 100 ? 'ok' : 'bad' }}|"
+      "{{ misc.encode_base64(q.data).substr(0, 11) }}",
+      "1|PNG|25|ok|iVBORw0KGgo" },
+    { "{{ q = misc.qrencode('x', format => 'svg') }}{{ q.format }}|{{ q.data.search('<svg') ? 1 : 0 }}",
+      "SVG|1" },
+    { "{{ misc.qrencode('').error }}", "No text provided" },
+    { "{{ misc.qrencode('x', 'format', 'EPS').error }}", "Invalid format. Use PNG or SVG" },
+    { "{{ misc.qrencode('x', size => 5).error }}",
+      "QR encode failed: only the format option is supported" },
+};
+
+static void test_qrencode(void **state)
+{
+    struct db *db = DB(state);
+    run_vectors(db, qr_vectors, ARRAY_SIZE(qr_vectors));
+}
+
+#define RL "{{ misc.ip_rate_limit('reg', '2/60') }}"
+
+static void test_ip_rate_limit(void **state)
+{
+    struct db *db = DB(state);
+    ratelimit_reset();
+    time_freeze(bf_at("2017-01-01 00:00:00"));
+    expect_ip(db, "203.0.113.7", RL RL RL RL, "0011");
+    expect_ip(db, "203.0.113.8", RL, "0");                    /* another IP: its own count */
+    expect_ip(db, "203.0.113.7", "{{ misc.ip_rate_limit('other', '1/60') }}", "0");
+    expect_ip(db, NULL, RL RL RL, "000");                     /* no client IP: never limited */
+    time_freeze(bf_at("2017-01-01 00:00:59"));
+    expect_ip(db, "203.0.113.7", RL, "1");
+    time_freeze(bf_at("2017-01-01 00:01:00"));                /* the window is over */
+    expect_ip(db, "203.0.113.7", RL RL RL, "001");
+    time_unfreeze();
+    expect_error(db, "{{ misc.ip_rate_limit('k', '5') }}", "must be \"N/seconds\"");
+    expect_error(db, "{{ misc.ip_rate_limit('k', '0/60') }}", "must be \"N/seconds\"");
+    expect_error(db, "{{ misc.ip_rate_limit('k', '5/x') }}", "must be \"N/seconds\"");
+    ratelimit_reset();
+}
+
+/* D13 (templates.md §7.19): env is not bound (undefined), whatever the process environment holds. */
+static const struct vec env_const_vectors[] = {
+    { "[{{ env }}][{{ env.DB_PASS }}][{{ env.HOME }}][{{ env.keys.join(',') }}]"
+      "{{ env.defined ? 'bound' : 'undef' }}",
+      "[][][][]undef" },
+    { "{{ SUCCESS }}{{ FAIL }}[{{ STUCK }}]", "10[]" },
+    { "{{ CLIENT_FIZ }}{{ CLIENT_JUR }}{{ CLIENT_IP }}{{ CLIENT_FIZ_NR }}{{ CLIENT_JUR_NR }}",
+      "01234" },
+    { "{{ GROUP_ID_LOCAL }}{{ GROUP_ID_MAIL }}", "12" },
+    { "{{ STATUS_INIT }}|{{ STATUS_WAIT_FOR_PAY }}|{{ STATUS_PROGRESS }}|{{ STATUS_ACTIVE }}|"
+      "{{ STATUS_BLOCK }}|{{ STATUS_REMOVED }}|{{ STATUS_ERROR }}",
+      "INIT|NOT PAID|PROGRESS|ACTIVE|BLOCK|REMOVED|ERROR" },
+    { "{{ EVENT_CREATE }}|{{ EVENT_NOT_ENOUGH_MONEY }}|{{ EVENT_BLOCK }}|{{ EVENT_BLOCK_FORCE }}|"
+      "{{ EVENT_REMOVE }}|{{ EVENT_PROLONGATE }}|{{ EVENT_ACTIVATE }}|{{ EVENT_ACTIVATE_FORCE }}|"
+      "{{ EVENT_CHANGED }}|{{ EVENT_CHANGED_TARIFF }}",
+      "CREATE|NOT_ENOUGH_MONEY|BLOCK|BLOCK FORCE|REMOVE|PROLONGATE|ACTIVATE|ACTIVATE FORCE|"
+      "CHANGED|CHANGED_TARIFF" },
+    { "{{ TASK_NEW }}|{{ TASK_SUCCESS }}|{{ TASK_FAIL }}|{{ TASK_DELAYED }}|{{ TASK_STUCK }}|"
+      "{{ TASK_PAUSED }}",
+      "NEW|SUCCESS|FAIL|DELAYED|STUCK|PAUSED" },
+};
+
+static void test_env_constants(void **state)
+{
+    struct db *db = DB(state);
+    setenv("DB_PASS", "must-not-leak", 1);
+    run_vectors(db, env_const_vectors, ARRAY_SIZE(env_const_vectors));
+    unsetenv("DB_PASS");
+}
+
+int main(void)
+{
+    static const struct bf_case dbc[] = {
+        { "format_time_diff", test_format_time_diff },
+        { "aes_gcm", test_aes_gcm },
+        { "sort_by_keys", test_sort_by_keys },
+        { "qrencode", test_qrencode },
+        { "ip_rate_limit", test_ip_rate_limit },
+        { "env_constants", test_env_constants },
+    };
+    static const struct bf_case pure[] = {
+        { "aes_gcm_nist14", test_aes_gcm_nist14 },
+    };
+    return bf_run_all("obj_misc", "billd_test_obj_misc", pure, ARRAY_SIZE(pure), dbc,
+                      ARRAY_SIZE(dbc));
+}
