@@ -29,41 +29,38 @@ static int next_due(struct db *db, int64_t now, int64_t after, int limit, int64_
     return n;
 }
 
+/* A service touched without error: counted when it was due. */
+static void count_due(struct renew_stats *st, bool due)
+{
+    if (due) {
+        st->due++;
+        st->touched++;
+    }
+}
+
 /*
- * Touches one service inside a savepoint. The service may already have been
- * renewed as part of its parent's tree in this batch: touch then finds it
- * not expired and does nothing.
+ * Touches one service inside a savepoint if it is still due (the chunk of ids
+ * was read before the batch's transaction). The service may already have been
+ * renewed as part of its parent's tree in this batch: it is then not due.
  */
-static int touch_one(struct db *db, struct bcache *c, int64_t usi, struct renew_stats *st,
-                     struct err *e)
+static int touch_one(struct db *db, struct bcache *c, int64_t usi, int64_t now,
+                     struct renew_stats *st, struct err *e)
 {
     struct err te = { 0 };
+    bool due = false;
     int rc = db_exec(db, "SAVEPOINT renew_one", NULL, 0, NULL, e);
     if (rc)
         return rc;
-    if (usvc_touch_cached(db, c, usi, NULL, &te) == 0) {
-        st->touched++;
+    if (usvc_touch_if_due(db, c, usi, now, &due, &te) == 0) {
+        count_due(st, due);
         return db_exec(db, "RELEASE SAVEPOINT renew_one", NULL, 0, NULL, e);
     }
+    st->due++;
     st->failed++;
     log_warn("renewal failed", "usi=%lld err=%d msg=\"%.*s\"", (long long)usi, te.code,
              (int)strcspn(te.msg, "\""), te.msg);
     rc = db_exec(db, "ROLLBACK TO SAVEPOINT renew_one", NULL, 0, NULL, e);
     return rc ? rc : db_exec(db, "RELEASE SAVEPOINT renew_one", NULL, 0, NULL, e);
-}
-
-/* Still due inside the batch's transaction (the chunk of ids was read before it). */
-static int still_due(struct db *db, int64_t usi, int64_t now, bool *yes, struct err *e)
-{
-    int64_t n = 0;
-    struct db_value p[] = { DB_INT(usi), DB_INT(now) };
-    int rc = db_query_int(db,
-                          "SELECT count(*) FROM user_services WHERE user_service_id = $1"
-                          " AND status = 'ACTIVE' AND auto_bill = 1 AND expire IS NOT NULL"
-                          " AND expire <= $2",
-                          p, 2, &n, e);
-    *yes = rc == 0 && n > 0;
-    return rc;
 }
 
 /*
@@ -85,14 +82,10 @@ static int batch_attempt(struct db *db, int64_t now, const int64_t *ids, int n, 
     *redo = false;
     int rc = db_begin(db, true, e);
     for (int i = 0; rc == 0 && !*redo && i < n; i++) {
-        rc = still_due(db, ids[i], now, &due, e);
-        if (rc || !due)
-            continue;
-        part->due++;
         if (guarded)
-            rc = touch_one(db, c, ids[i], part, e);
-        else if (usvc_touch_cached(db, c, ids[i], NULL, &te) == 0)
-            part->touched++;
+            rc = touch_one(db, c, ids[i], now, part, e);
+        else if (usvc_touch_if_due(db, c, ids[i], now, &due, &te) == 0)
+            count_due(part, due);
         else
             *redo = true;
     }

@@ -84,23 +84,24 @@ static bool eq(const char *a, const char *b)
 
 /* ---- rows ---- */
 
-int usvc_load(struct db *db, int64_t usi, struct usvc *out, struct err *e)
+#define US_COLS                                                                              \
+    "user_service_id, user_id, service_id, auto_bill, withdraw_id, created, expire, "      \
+    "status_before, status, next, parent, settings"
+
+/* Reads the row sql selects (US_COLS) into out; *found false (no error) when there is none. */
+static int us_read(struct db *db, const char *sql, const struct db_value *p, int np,
+                   struct usvc *out, bool *found, struct err *e)
 {
     struct db_result *r = NULL;
-    struct db_value p[] = { DB_INT(usi) };
     memset(out, 0, sizeof(*out));
-    int rc = db_query(db,
-                      "SELECT user_service_id, user_id, service_id, auto_bill, withdraw_id, "
-                      "created, expire, status_before, status, next, parent, settings "
-                      "FROM user_services WHERE user_service_id = $1",
-                      p, 1, &r, e);
-    if (rc)
-        return rc;
-    if (db_result_rows(r) == 0) {
+    *found = false;
+    int rc = db_query(db, sql, p, np, &r, e);
+    if (rc || db_result_rows(r) == 0) {
         db_result_free(r);
-        return err_set_status(e, ERR_NOT_FOUND, 404, "Object not found. Check the ID.");
+        return rc;
     }
-    out->user_service_id = usi;
+    *found = true;
+    out->user_service_id = db_result_get_int(r, 0, "user_service_id");
     out->user_id = db_result_get_int(r, 0, "user_id");
     out->service_id = db_result_get_int(r, 0, "service_id");
     out->auto_bill = db_result_get_int(r, 0, "auto_bill") != 0;
@@ -121,6 +122,17 @@ int usvc_load(struct db *db, int64_t usi, struct usvc *out, struct err *e)
     }
     db_result_free(r);
     return 0;
+}
+
+int usvc_load(struct db *db, int64_t usi, struct usvc *out, struct err *e)
+{
+    bool found = false;
+    struct db_value p[] = { DB_INT(usi) };
+    int rc = us_read(db, "SELECT " US_COLS " FROM user_services WHERE user_service_id = $1", p,
+                     1, out, &found, e);
+    if (rc == 0 && !found)
+        rc = err_set_status(e, ERR_NOT_FOUND, 404, "Object not found. Check the ID.");
+    return rc;
 }
 
 void usvc_free(struct usvc *us)
@@ -708,17 +720,15 @@ static int process_service(struct bctx *b, struct usvc *us, const char *event, c
     return prolongate(b, us, false, false, ev);
 }
 
-static int process_recursive(struct bctx *b, int64_t usi, const char *event, int depth)
+static int process_recursive(struct bctx *b, int64_t usi, const char *event, int depth);
+
+/* process_recursive of us, already read (§11.2); frees it. */
+static int process_loaded(struct bctx *b, struct usvc *us, const char *event, int depth)
 {
-    struct usvc us;
     const char *ev = NULL;
-    int64_t *kids = NULL;
+    int64_t *kids = NULL, usi = us->user_service_id;
     size_t n = 0;
-    if (depth > MAX_DEPTH)
-        return 0;
-    int rc = usvc_load(b->db, usi, &us, b->e);
-    if (rc == 0)
-        rc = process_service(b, &us, event, &ev);
+    int rc = process_service(b, us, event, &ev);
     if (rc == 0 && ev)
         rc = children_ids(b->db, usi, &kids, &n, b->e);
     for (size_t i = 0; rc == 0 && ev && i < n; i++)
@@ -727,13 +737,22 @@ static int process_recursive(struct bctx *b, int64_t usi, const char *event, int
     /* Children may have changed this us (child_status_updated): read it again after them.
        Without children the row is what us holds (process_service stored every change). */
     if (rc == 0 && ev && n > 0) {
-        usvc_free(&us);
-        rc = usvc_load(b->db, usi, &us, b->e);
+        usvc_free(us);
+        rc = usvc_load(b->db, usi, us, b->e);
     }
     if (rc == 0 && ev)
-        rc = us_event(b, &us, ev, depth, n > 0);
-    usvc_free(&us);
+        rc = us_event(b, us, ev, depth, n > 0);
+    usvc_free(us);
     return rc;
+}
+
+static int process_recursive(struct bctx *b, int64_t usi, const char *event, int depth)
+{
+    struct usvc us;
+    if (depth > MAX_DEPTH)
+        return 0;
+    int rc = usvc_load(b->db, usi, &us, b->e);
+    return rc ? rc : process_loaded(b, &us, event, depth);
 }
 
 static int usvc_touch_impl(struct db *db, struct bcache *c, int64_t usi, const char *event,
@@ -1213,6 +1232,29 @@ int usvc_touch_cached(struct db *db, struct bcache *c, int64_t usi, const char *
                       struct err *e)
 {
     return finish_call(usvc_touch_impl(db, c, usi, event, e), e);
+}
+
+static int usvc_touch_if_due_impl(struct db *db, struct bcache *c, int64_t usi, int64_t now,
+                                  bool *due, struct err *e)
+{
+    struct bctx b;
+    struct usvc us;
+    struct db_value p[] = { DB_INT(usi), DB_INT(now) };
+    int rc = us_read(db,
+                     "SELECT " US_COLS " FROM user_services WHERE user_service_id = $1"
+                     " AND status = 'ACTIVE' AND auto_bill = 1 AND expire IS NOT NULL"
+                     " AND expire <= $2",
+                     p, 2, &us, due, e);
+    if (rc || !*due)
+        return rc;
+    bctx_init_cached(&b, db, c, e);
+    return process_loaded(&b, &us, USVC_PROLONGATE, 0);
+}
+
+int usvc_touch_if_due(struct db *db, struct bcache *c, int64_t usi, int64_t now, bool *due,
+                      struct err *e)
+{
+    return finish_call(usvc_touch_if_due_impl(db, c, usi, now, due, e), e);
 }
 
 int usvc_create(struct db *db, int64_t user_id, const struct usvc_order *o, int64_t *usi,

@@ -81,6 +81,14 @@ int usvc_touch(struct db *db, int64_t usi, const char *event, struct err *e);
 struct bcache;
 int usvc_touch_cached(struct db *db, struct bcache *c, int64_t usi, const char *event,
                       struct err *e);
+/*
+ * The renewal pass's touch: when usi is due at now (ACTIVE, auto_bill = 1,
+ * expire <= now) *due is set and it is touched with PROLONGATE as
+ * usvc_touch_cached does, from the row that answered the check (one read, not
+ * two); otherwise *due is false and nothing happens.
+ */
+int usvc_touch_if_due(struct db *db, struct bcache *c, int64_t usi, int64_t now, bool *due,
+                      struct err *e);
 
 /* delete (§13.3): 400 "Can't delete service with status: X" unless BLOCK/NOT PAID (ACTIVE with force). */
 int usvc_delete(struct db *db, int64_t usi, bool force, struct err *e);
