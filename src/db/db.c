@@ -196,6 +196,26 @@ struct db_result *db_result_new(int cols)
     return r;
 }
 
+struct db_result *db_result_new_named(int cols, const char *const *names)
+{
+    size_t slots = (size_t)(cols ? cols : 1), need = sizeof(struct db_result) + slots * sizeof(char *);
+    for (int i = 0; i < cols; i++)
+        need += strlen(names[i]) + 1;
+    struct db_result *r = xcalloc(1, need);
+    r->cols = cols;
+    r->packed = true;
+    r->colnames = (char **)(r + 1);
+    char *p = (char *)(r->colnames + slots);
+    for (int i = 0; i < cols; i++) {
+        size_t n = strlen(names[i]) + 1;
+        memcpy(p, names[i], n);
+        r->colnames[i] = p;
+        p += n;
+    }
+    buf_init(&r->data, 0);
+    return r;
+}
+
 void db_result_set_colname(struct db_result *r, int col, const char *name)
 {
     free(r->colnames[col]);
@@ -307,9 +327,10 @@ void db_result_free(struct db_result *r)
 {
     if (!r)
         return;
-    for (int i = 0; i < r->cols; i++)
+    for (int i = 0; !r->packed && i < r->cols; i++)
         free(r->colnames[i]);
-    free(r->colnames);
+    if (!r->packed)
+        free(r->colnames);
     free(r->cells);
     buf_free(&r->data);
     free(r);

@@ -20,7 +20,8 @@ struct db_cell {
 struct db_result {
     int rows, cols;
     int64_t changed;
-    char **colnames;        /* owned */
+    char **colnames;        /* owned; with packed, in the result's own allocation */
+    bool packed;            /* made by db_result_new_named: one allocation for all names */
     struct db_cell *cells;  /* rows * cols, grown while filling */
     size_t cells_cap;
     struct buf data;        /* cell bytes, each NUL-terminated */
@@ -62,7 +63,10 @@ struct db_stmt_slot *db_cache_find(struct db *db, const char *sql, size_t len,
 
 /* Result building (db.c). */
 struct db_result *db_result_new(int cols);
+/* Not for a result made by db_result_new_named. */
 void db_result_set_colname(struct db_result *r, int col, const char *name);
+/* A result whose cols column names are copied into its own allocation (no malloc per name). */
+struct db_result *db_result_new_named(int cols, const char *const *names);
 /* Starts a new row; then call db_result_put once per column in order. */
 void db_result_add_row(struct db_result *r);
 void db_result_put(struct db_result *r, int col, const void *p, size_t len, bool is_null);

@@ -10,6 +10,7 @@
 #include "db_int.h"
 #include "../util/log.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 static int map_error(struct db *db, int rc, const char *sql, struct err *e)
@@ -48,8 +49,19 @@ static int map_error(struct db *db, int rc, const char *sql, struct err *e)
     }
 }
 
+/*
+ * Process-wide SQLite settings, before the first connection initialises the library:
+ * no memory statistics (they take a global mutex on every allocation). A library that
+ * is already initialised answers SQLITE_MISUSE and keeps its settings.
+ */
+static void configure_once(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int db_sqlite_open(const char *path, struct db *db, struct err *e)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     static const char *setup =
         "PRAGMA journal_mode=WAL;"
         "PRAGMA busy_timeout=5000;"
@@ -57,6 +69,7 @@ int db_sqlite_open(const char *path, struct db *db, struct err *e)
         "PRAGMA synchronous=FULL;"
         "PRAGMA trusted_schema=OFF;"
         "PRAGMA temp_store=MEMORY;"; /* savepoint sub-journals in memory, not temp files */
+    pthread_once(&once, configure_once);
     int rc = sqlite3_open_v2(path, &db->lite,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
@@ -124,15 +137,14 @@ static void map_params(struct db_stmt_slot *s)
     }
 }
 
-/* Returns a cached or newly prepared statement, reset and unbound. */
+/* Returns a cached or newly prepared statement, reset (and unbound: see db_sqlite_query). */
 static int prepare(struct db *db, const char *sql, struct db_stmt_slot **out, struct err *e)
 {
     struct db_stmt_slot *victim;
     size_t len = strlen(sql);
     struct db_stmt_slot *s = db_cache_find(db, sql, len, &victim);
     if (s) {
-        sqlite3_reset(s->stmt);
-        sqlite3_clear_bindings(s->stmt);
+        sqlite3_reset(s->stmt); /* db_sqlite_query leaves it reset and unbound anyway */
         *out = s;
         return 0;
     }
@@ -164,10 +176,10 @@ static int bind_params(struct db *db, const struct db_stmt_slot *s, const struct
             rc = sqlite3_bind_int64(s->stmt, idx, v->i);
             break;
         case DBT_TEXT:
-            rc = sqlite3_bind_text(s->stmt, idx, v->s, (int)v->len, SQLITE_TRANSIENT);
+            rc = sqlite3_bind_text(s->stmt, idx, v->s, (int)v->len, SQLITE_STATIC);
             break;
         case DBT_BLOB:
-            rc = sqlite3_bind_blob(s->stmt, idx, v->s, (int)v->len, SQLITE_TRANSIENT);
+            rc = sqlite3_bind_blob(s->stmt, idx, v->s, (int)v->len, SQLITE_STATIC);
             break;
         default:
             rc = sqlite3_bind_null(s->stmt, idx);
@@ -197,6 +209,18 @@ static size_t int_text(int64_t v, char *out)
     return len;
 }
 
+/*
+ * "%.17g" of v into out; a whole number below 10^15 (quantities, mostly 1) is written
+ * by int_text, which gives the same digits without printf's floating-point path.
+ */
+static size_t real_text(double v, char *out, size_t size)
+{
+    if (v > -1e15 && v < 1e15 && v != 0 && v == (double)(int64_t)v)
+        return int_text((int64_t)v, out);
+    snprintf(out, size, "%.17g", v);
+    return strlen(out);
+}
+
 static void put_column(struct db_result *r, sqlite3_stmt *st, int c)
 {
     char num[32];
@@ -208,8 +232,7 @@ static void put_column(struct db_result *r, sqlite3_stmt *st, int c)
         db_result_put(r, c, num, int_text(sqlite3_column_int64(st, c), num), false);
         break;
     case SQLITE_FLOAT:
-        snprintf(num, sizeof(num), "%.17g", sqlite3_column_double(st, c));
-        db_result_put(r, c, num, strlen(num), false);
+        db_result_put(r, c, num, real_text(sqlite3_column_double(st, c), num, sizeof(num)), false);
         break;
     case SQLITE_BLOB: {
         const void *p = sqlite3_column_blob(st, c);
@@ -224,6 +247,28 @@ static void put_column(struct db_result *r, sqlite3_stmt *st, int c)
     }
 }
 
+/* A result with the column names of st. */
+static struct db_result *result_for(sqlite3_stmt *st)
+{
+    const char *small[32], **names = small;
+    int cols = sqlite3_column_count(st);
+    if (cols > (int)ARRAY_SIZE(small))
+        names = xcalloc((size_t)cols, sizeof(*names));
+    for (int c = 0; c < cols; c++) {
+        names[c] = sqlite3_column_name(st, c);
+        if (!names[c])
+            names[c] = "";
+    }
+    struct db_result *r = db_result_new_named(cols, names);
+    if (names != small)
+        free(names);
+    return r;
+}
+
+/*
+ * Text and blob parameters are bound SQLITE_STATIC (no copy): the caller's values live
+ * for the call, and the statement is reset and unbound before it returns.
+ */
 int db_sqlite_query(struct db *db, const char *sql, const struct db_value *params, int nparams,
                     struct db_result **out, struct err *e)
 {
@@ -233,14 +278,14 @@ int db_sqlite_query(struct db *db, const char *sql, const struct db_value *param
         return rc;
     sqlite3_stmt *st = slot->stmt;
     rc = bind_params(db, slot, params, nparams, sql, e);
-    if (rc)
+    if (rc) {
+        sqlite3_clear_bindings(st);
         return rc;
+    }
     /* the columns are read after the first step: a schema change re-prepares the statement */
     rc = sqlite3_step(st);
-    int cols = sqlite3_column_count(st);
-    struct db_result *r = db_result_new(cols);
-    for (int c = 0; c < cols; c++)
-        db_result_set_colname(r, c, sqlite3_column_name(st, c));
+    struct db_result *r = result_for(st);
+    int cols = r->cols;
     for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
         db_result_add_row(r);
         for (int c = 0; c < cols; c++)
@@ -249,11 +294,13 @@ int db_sqlite_query(struct db *db, const char *sql, const struct db_value *param
     if (rc != SQLITE_DONE) {
         rc = map_error(db, rc, sql, e);
         sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
         db_result_free(r);
         return rc;
     }
     r->changed = sqlite3_changes64(db->lite);
     sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     if (out)
         *out = r;
     else
