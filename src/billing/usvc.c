@@ -88,6 +88,18 @@ static bool eq(const char *a, const char *b)
     "user_service_id, user_id, service_id, auto_bill, withdraw_id, created, expire, "      \
     "status_before, status, next, parent, settings"
 
+/* Column positions of US_COLS (read by position: no name lookup per cell). */
+enum us_col {
+    UC_ID, UC_USER, UC_SERVICE, UC_AUTO_BILL, UC_WITHDRAW, UC_CREATED, UC_EXPIRE, UC_BEFORE,
+    UC_STATUS, UC_NEXT, UC_PARENT, UC_SETTINGS,
+};
+
+/* A text cell copied into dst (size bytes), or def when NULL. */
+static void copy_text(char *dst, size_t size, const char *src, const char *def)
+{
+    snprintf(dst, size, "%s", src ? src : def);
+}
+
 /* Reads the row sql selects (US_COLS) into out; *found false (no error) when there is none. */
 static int us_read(struct db *db, const char *sql, const struct db_value *p, int np,
                    struct usvc *out, bool *found, struct err *e)
@@ -101,20 +113,19 @@ static int us_read(struct db *db, const char *sql, const struct db_value *p, int
         return rc;
     }
     *found = true;
-    out->user_service_id = db_result_get_int(r, 0, "user_service_id");
-    out->user_id = db_result_get_int(r, 0, "user_id");
-    out->service_id = db_result_get_int(r, 0, "service_id");
-    out->auto_bill = db_result_get_int(r, 0, "auto_bill") != 0;
-    out->withdraw_id = db_result_get_int(r, 0, "withdraw_id");
-    out->created = db_result_get_int(r, 0, "created");
-    out->expire = db_result_get_int(r, 0, "expire");
-    out->next = db_result_get_int(r, 0, "next");
-    out->parent = db_result_get_int(r, 0, "parent");
-    snprintf(out->status, sizeof(out->status), "%s",
-             db_result_get(r, 0, "status") ? db_result_get(r, 0, "status") : "INIT");
-    snprintf(out->status_before, sizeof(out->status_before), "%s",
-             db_result_get(r, 0, "status_before") ? db_result_get(r, 0, "status_before") : "INIT");
-    const char *s = db_result_get(r, 0, "settings");
+    out->user_service_id = db_result_int(r, 0, UC_ID);
+    out->user_id = db_result_int(r, 0, UC_USER);
+    out->service_id = db_result_int(r, 0, UC_SERVICE);
+    out->auto_bill = db_result_int(r, 0, UC_AUTO_BILL) != 0;
+    out->withdraw_id = db_result_int(r, 0, UC_WITHDRAW);
+    out->created = db_result_int(r, 0, UC_CREATED);
+    out->expire = db_result_int(r, 0, UC_EXPIRE);
+    out->next = db_result_int(r, 0, UC_NEXT);
+    out->parent = db_result_int(r, 0, UC_PARENT);
+    copy_text(out->status, sizeof(out->status), db_result_text(r, 0, UC_STATUS), "INIT");
+    copy_text(out->status_before, sizeof(out->status_before), db_result_text(r, 0, UC_BEFORE),
+              "INIT");
+    const char *s = db_result_text(r, 0, UC_SETTINGS);
     out->settings = s ? json_loads(s, 0, NULL) : NULL;
     if (out->settings && !json_is_object(out->settings)) {
         json_decref(out->settings);

@@ -16,6 +16,7 @@
 #include "../util/log.h"
 
 #include <math.h>
+#include <stddef.h>
 
 /* A public call that succeeded leaves no error behind (not-found lookups it handled). */
 static int finish_call(int rc, struct err *e)
@@ -223,21 +224,33 @@ static int withdraw_calc_impl(struct db *db, struct bcache *c, enum calc_strateg
 
 /* ---- rows ---- */
 
+/* Column positions of WD_COLS (read by position: no name lookup per cell). */
+enum wd_col {
+    WC_ID, WC_USER, WC_CREATE, WC_WITHDRAW, WC_END, WC_COST, WC_DISCOUNT, WC_BONUS, WC_MONTHS,
+    WC_TOTAL, WC_SERVICE, WC_QNT, WC_US,
+};
+
+/* The integer columns of WD_COLS and the fields of struct wd they fill. */
+static const struct {
+    enum wd_col col;
+    size_t off;
+} wd_ints[] = {
+    { WC_ID, offsetof(struct wd, withdraw_id) },   { WC_USER, offsetof(struct wd, user_id) },
+    { WC_CREATE, offsetof(struct wd, create_date) },
+    { WC_WITHDRAW, offsetof(struct wd, withdraw_date) },
+    { WC_END, offsetof(struct wd, end_date) },      { WC_COST, offsetof(struct wd, cost) },
+    { WC_DISCOUNT, offsetof(struct wd, discount) }, { WC_BONUS, offsetof(struct wd, bonus) },
+    { WC_MONTHS, offsetof(struct wd, months) },     { WC_TOTAL, offsetof(struct wd, total) },
+    { WC_SERVICE, offsetof(struct wd, service_id) },
+    { WC_US, offsetof(struct wd, user_service_id) },
+};
+
+/* Row i of a result selecting WD_COLS. */
 static void row_to_wd(const struct db_result *r, int i, struct wd *w)
 {
-    const char *q = db_result_get(r, i, "qnt");
-    w->withdraw_id = db_result_get_int(r, i, "withdraw_id");
-    w->user_id = db_result_get_int(r, i, "user_id");
-    w->create_date = db_result_get_int(r, i, "create_date");
-    w->withdraw_date = db_result_get_int(r, i, "withdraw_date");
-    w->end_date = db_result_get_int(r, i, "end_date");
-    w->cost = db_result_get_int(r, i, "cost");
-    w->discount = db_result_get_int(r, i, "discount");
-    w->bonus = db_result_get_int(r, i, "bonus");
-    w->months = db_result_get_int(r, i, "months");
-    w->total = db_result_get_int(r, i, "total");
-    w->service_id = db_result_get_int(r, i, "service_id");
-    w->user_service_id = db_result_get_int(r, i, "user_service_id");
+    const char *q = db_result_text(r, i, WC_QNT);
+    for (size_t k = 0; k < ARRAY_SIZE(wd_ints); k++)
+        *(int64_t *)(void *)((char *)w + wd_ints[k].off) = db_result_int(r, i, wd_ints[k].col);
     w->qnt = q ? strtod(q, NULL) : 1;
 }
 
@@ -277,6 +290,15 @@ int withdraw_next_queued(struct db *db, int64_t usi, int64_t after_id, struct wd
                     p, 2, out, e);
 }
 
+/* The text bound for qnt: "%.17g", a whole quantity (mostly 1) without printf's floating point. */
+static void qnt_text(double q, char out[40])
+{
+    if (q > -1e15 && q < 1e15 && q != 0 && q == (double)(int64_t)q)
+        snprintf(out, 40, "%lld", (long long)q);
+    else
+        snprintf(out, 40, "%.17g", q);
+}
+
 static struct db_value date_or_null(int64_t t)
 {
     return t ? DB_INT(t) : DB_NULL;
@@ -285,7 +307,7 @@ static struct db_value date_or_null(int64_t t)
 int withdraw_insert(struct db *db, struct wd *w, struct err *e)
 {
     char qnt[40];
-    snprintf(qnt, sizeof(qnt), "%.17g", w->qnt);
+    qnt_text(w->qnt, qnt);
     struct db_value p[] = {
         DB_INT(w->user_id), DB_INT(w->create_date), date_or_null(w->withdraw_date),
         date_or_null(w->end_date), DB_INT(w->cost), DB_INT(w->discount), DB_INT(w->bonus),
@@ -303,7 +325,7 @@ int withdraw_insert(struct db *db, struct wd *w, struct err *e)
 int withdraw_update(struct db *db, const struct wd *w, struct err *e)
 {
     char qnt[40];
-    snprintf(qnt, sizeof(qnt), "%.17g", w->qnt);
+    qnt_text(w->qnt, qnt);
     struct db_value p[] = {
         DB_INT(w->withdraw_id), DB_INT(w->create_date), date_or_null(w->withdraw_date),
         date_or_null(w->end_date), DB_INT(w->cost), DB_INT(w->discount), DB_INT(w->bonus),
