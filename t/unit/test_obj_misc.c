@@ -242,6 +242,71 @@ static void test_env_constants(void **state)
     unsetenv("DB_PASS");
 }
 
+/* The cache (templates.md §7.17): values, JSON, increment, delete, TTL expiry on the test clock. */
+static const struct vec cache_vectors[] = {
+    { "[{{ cache.get('k') }}]{{ cache.set('k', 'v1') }}|{{ cache.get('k') }}", "[]OK|v1" },
+    { "{{ cache.set('k', 'v2', 10) }}|{{ cache.get('k') }}|{{ cache.get(key => 'k') }}", "OK|v2|v2" },
+    { "{{ cache.set_json('j', {b => [1, 2], a => 'x'}) }}|{{ cache.get('j') }}|"
+      "{{ cache.get_json('j').b.1 }}{{ cache.get_json('j').a }}",
+      "OK|{\"a\":\"x\",\"b\":[1,2]}|2x" },
+    { "[{{ cache.get_json('k') }}]", "[]" },
+    { "{{ cache.increment('n') }}{{ cache.increment('n') }}{{ cache.increment('n', 5) }}|"
+      "{{ cache.get('n') }}",
+      "123|3" },
+    { "{{ cache.delete('n') }}|[{{ cache.delete('n') }}][{{ cache.get('n') }}]", "3|[][]" },
+    { "{{ cache.set('d', {x => 1}, 0) }}|{{ cache.delete_json('d').x }}", "OK|1" },
+    { "[{{ cache.get('') }}][{{ cache.set('', 'x') }}][{{ cache.increment('') }}]", "[][][]" },
+};
+
+static int64_t expires_of(struct db *db, const char *key)
+{
+    struct db_value p[] = { DB_TEXT(key) };
+    return bf_q_int(db, "SELECT COALESCE(expires, 0) FROM cache WHERE key = $1", p, 1);
+}
+
+static void test_cache(void **state)
+{
+    struct db *db = DB(state);
+    int64_t t0 = bf_at("2017-01-01 00:00:00");
+    time_freeze(t0);
+    run_vectors(db, cache_vectors, ARRAY_SIZE(cache_vectors));
+    assert_int_equal(expires_of(db, "k"), t0 + 10);
+    expect(db, "{{ cache.set('default', 1) }}{{ cache.set('forever', 2, 0) }}"
+               "{{ cache.increment('hits', 0) }}{{ cache.increment('hits2', 60) }}",
+           "OKOK11");
+    assert_int_equal(expires_of(db, "default"), t0 + 3600);
+    assert_int_equal(expires_of(db, "forever"), 0);
+    assert_int_equal(expires_of(db, "hits"), t0 + 3600);
+    assert_int_equal(expires_of(db, "hits2"), t0 + 60);
+    time_freeze(t0 + 9);
+    expect(db, "{{ cache.get('k') }}|{{ cache.increment('hits2', 60) }}", "v2|2");
+    assert_int_equal(expires_of(db, "hits2"), t0 + 69); /* increment renews the expiry */
+    time_freeze(t0 + 10);                                 /* k expires at its 10th second */
+    expect(db, "[{{ cache.get('k') }}][{{ cache.delete('k') }}]{{ cache.get('default') }}",
+           "[][]1");
+    time_freeze(t0 + 3600);
+    expect(db, "[{{ cache.get('default') }}]{{ cache.get('forever') }}|{{ cache.increment('hits') }}",
+           "[]2|1");                                      /* an expired counter starts again */
+    /* writes sweep expired rows */
+    assert_int_equal(bf_q_int(db, "SELECT count(*) FROM cache WHERE key = 'default'", NULL, 0), 0);
+    time_freeze(t0 + 100000);
+    expect(db, "{{ cache.get('forever') }}", "2");
+    time_unfreeze();
+}
+
+static void test_cache_errors(void **state)
+{
+    struct db *db = DB(state);
+    expect(db, "{{ cache.set('s', 'text') }}", "OK");
+    expect_error(db, "{{ cache.increment('s') }}", "the value of s is not an integer");
+    expect(db, "{{ cache.get('s') }}", "text");
+    expect_error(db, "{{ cache.set('s', 'x', -1) }}", "ttl must be 0");
+    expect_error(db, "{{ cache.increment('s', -5) }}", "ttl must be 0");
+    expect_error(db, "{{ cache.set('k' _ 'x'.repeat(300), 'v') }}", "key must be 1 to 255");
+    expect_error(db, "{{ cache.set('big', 'x'.repeat(1048577)) }}", "over 1048576 bytes");
+    expect(db, "{{ cache.get('s') }}|[{{ cache.get('big') }}]", "text|[]");
+}
+
 int main(void)
 {
     static const struct bf_case dbc[] = {
@@ -251,6 +316,8 @@ int main(void)
         { "qrencode", test_qrencode },
         { "ip_rate_limit", test_ip_rate_limit },
         { "env_constants", test_env_constants },
+        { "cache", test_cache },
+        { "cache_errors", test_cache_errors },
     };
     static const struct bf_case pure[] = {
         { "aes_gcm_nist14", test_aes_gcm_nist14 },
