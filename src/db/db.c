@@ -117,22 +117,30 @@ int db_exec_script(struct db *db, const char *sql, struct err *e)
 int db_begin(struct db *db, bool write, struct err *e)
 {
     const char *sql = "BEGIN";
-    if (db->engine == DB_SQLITE && write)
+    if (db->engine == DB_SQLITE && write) {
+        int rc = db_sqlite_writer_lock(db, e);
+        if (rc)
+            return rc;
         sql = "BEGIN IMMEDIATE";
+    }
     int rc = db_exec(db, sql, NULL, 0, NULL, e);
     if (rc == 0)
         db->in_tx = true;
+    else
+        db_sqlite_writer_unlock(db);
     return rc;
 }
 
 int db_commit(struct db *db, struct err *e)
 {
     int rc = db_exec(db, "COMMIT", NULL, 0, NULL, e);
-    if (rc == 0)
-        db->in_tx = false;
-    else
+    if (rc) {
         db_rollback(db);
-    return rc;
+        return rc;
+    }
+    db->in_tx = false;
+    db_sqlite_writer_unlock(db);
+    return 0;
 }
 
 void db_rollback(struct db *db)
@@ -143,6 +151,7 @@ void db_rollback(struct db *db)
     db->in_tx = false;
     if (db_exec(db, "ROLLBACK", NULL, 0, NULL, &e))
         log_warn("rollback failed", "err=%d", e.code);
+    db_sqlite_writer_unlock(db);
 }
 
 bool db_in_tx(const struct db *db)

@@ -80,8 +80,10 @@ int db_query_int(struct db *db, const char *sql, const struct db_value *params, 
 int db_exec_script(struct db *db, const char *sql, struct err *e);
 
 /*
- * Transactions. db_begin(write=true) takes the write lock up front on SQLite
- * (BEGIN IMMEDIATE, where busy_timeout applies); on PostgreSQL both are BEGIN.
+ * Transactions. db_begin(write=true) takes the write lock up front on SQLite:
+ * the writers of one process queue on a mutex per file, then BEGIN IMMEDIATE
+ * (where busy_timeout applies to other processes); both wait at most 5 s, then
+ * ERR_BUSY. On PostgreSQL both are BEGIN.
  */
 int db_begin(struct db *db, bool write, struct err *e);
 int db_commit(struct db *db, struct err *e);

@@ -8,6 +8,8 @@
 #include "db.h"
 #include "../util/buf.h"
 
+#include <pthread.h>
+
 struct sqlite3;
 struct sqlite3_stmt;
 struct pg_conn;
@@ -51,6 +53,8 @@ struct db {
     struct pg_conn *pg;      /* PGconn */
     struct db_stmt_slot cache[DB_STMT_CACHE];
     uint64_t use_clock;
+    pthread_mutex_t *writer; /* SQLite: this file's in-process writer queue (not owned), or NULL */
+    bool writing;            /* SQLite: holds writer (inside db_begin(write) … commit/rollback) */
 };
 
 /*
@@ -77,6 +81,14 @@ void db_sqlite_close(struct db *db);
 int db_sqlite_query(struct db *db, const char *sql, const struct db_value *params, int nparams,
                     struct db_result **out, struct err *e);
 int db_sqlite_script(struct db *db, const char *sql, struct err *e);
+/*
+ * The in-process writer queue of a SQLite file: write transactions of one
+ * process take turns on a mutex (waiting at most the busy timeout) before
+ * BEGIN IMMEDIATE, instead of polling SQLite's lock through the busy handler.
+ * Returns 0 or ERR_BUSY. Unlock is a no-op when db does not hold it.
+ */
+int db_sqlite_writer_lock(struct db *db, struct err *e);
+void db_sqlite_writer_unlock(struct db *db);
 
 int db_pg_open(const char *url, struct db *db, struct err *e);
 void db_pg_close(struct db *db);

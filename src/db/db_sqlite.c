@@ -12,6 +12,9 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 static int map_error(struct db *db, int rc, const char *sql, struct err *e)
 {
@@ -59,6 +62,59 @@ static void configure_once(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+#define BUSY_TIMEOUT_MS 5000
+#define WRITERS_MAX 16
+
+/* The writer mutexes of the SQLite files this process opened, by real path; never freed. */
+static struct writer {
+    char *path;
+    pthread_mutex_t mu;
+} g_writers[WRITERS_MAX];
+static int g_nwriters;
+static pthread_mutex_t g_writers_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The writer mutex of the file at path, or NULL when the table is full (SQLite's busy handler then queues). */
+static pthread_mutex_t *writer_of(const char *path)
+{
+    char *real = realpath(path, NULL);
+    const char *key = real ? real : path;
+    pthread_mutex_t *mu = NULL;
+    pthread_mutex_lock(&g_writers_mu);
+    for (int i = 0; i < g_nwriters && !mu; i++)
+        if (strcmp(g_writers[i].path, key) == 0)
+            mu = &g_writers[i].mu;
+    if (!mu && g_nwriters < WRITERS_MAX) {
+        struct writer *w = &g_writers[g_nwriters++];
+        w->path = xstrdup(key);
+        pthread_mutex_init(&w->mu, NULL);
+        mu = &w->mu;
+    }
+    pthread_mutex_unlock(&g_writers_mu);
+    free(real);
+    return mu;
+}
+
+int db_sqlite_writer_lock(struct db *db, struct err *e)
+{
+    if (!db->writer)
+        return 0;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += BUSY_TIMEOUT_MS / 1000;
+    if (pthread_mutex_timedlock(db->writer, &until) != 0)
+        return err_set(e, ERR_BUSY, "database is busy");
+    db->writing = true;
+    return 0;
+}
+
+void db_sqlite_writer_unlock(struct db *db)
+{
+    if (!db->writing)
+        return;
+    db->writing = false;
+    pthread_mutex_unlock(db->writer);
+}
+
 int db_sqlite_open(const char *path, struct db *db, struct err *e)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -90,6 +146,7 @@ int db_sqlite_open(const char *path, struct db *db, struct err *e)
         db->lite = NULL;
         return ERR_IO;
     }
+    db->writer = writer_of(path);
     return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "util/timeutil.h"
 #include "testdb.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <unistd.h>
@@ -514,6 +515,63 @@ static void test_statement_cache(void **state)
     assert_int_equal(db_result_cols(r), 3);
     db_result_free(r);
     exec_sql(db, "DROP TABLE t_sc");
+}
+
+/* One writer of test_concurrent_writers: n write transactions, every fifth rolled back. */
+struct writer_job {
+    const char *url;
+    int n, failures;
+};
+
+static void *writer_main(void *arg)
+{
+    struct writer_job *j = arg;
+    struct err e = { 0 };
+    struct db *db = NULL;
+    if (db_open(j->url, &db, &e)) {
+        j->failures = j->n;
+        return NULL;
+    }
+    for (int i = 0; i < j->n; i++) {
+        struct db_value one[] = { DB_INT(1) };
+        if (db_begin(db, true, &e) ||
+            db_exec(db, "UPDATE t_cw SET n = n + $1", one, 1, NULL, &e)) {
+            j->failures++;
+            db_rollback(db);
+            continue;
+        }
+        usleep(200); /* hold the write lock a little, as a request does */
+        if (i % 5 == 4)
+            db_rollback(db);
+        else if (db_commit(db, &e))
+            j->failures++;
+    }
+    db_close(db);
+    return NULL;
+}
+
+/*
+ * Write transactions of several connections in one process all get through, and a
+ * rollback hands the writer turn on as a commit does (SQLite: the in-process writer queue).
+ */
+static void test_concurrent_writers(void **state)
+{
+    struct backend *b = *state;
+    enum { THREADS = 4, EACH = 40 };
+    exec_sql(b->db, "CREATE TABLE t_cw (n INTEGER NOT NULL)");
+    exec_sql(b->db, "INSERT INTO t_cw (n) VALUES (0)");
+    pthread_t th[THREADS];
+    struct writer_job jobs[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i] = (struct writer_job){ .url = b->url, .n = EACH };
+        assert_int_equal(pthread_create(&th[i], NULL, writer_main, &jobs[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(jobs[i].failures, 0);
+    }
+    assert_int_equal(q_int(b->db, "SELECT n FROM t_cw", NULL, 0), THREADS * EACH * 4 / 5);
+    exec_sql(b->db, "DROP TABLE t_cw");
 }
 
 /* ---- users ---- */
@@ -1054,6 +1112,7 @@ static const struct case_def cases[] = {
     { "transactions", test_transactions, false },
     { "query_int", test_query_int, false },
     { "statement_cache", test_statement_cache, false },
+    { "concurrent_writers", test_concurrent_writers, false },
     { "bootstrap_admin", test_bootstrap_admin, false },
     { "user_create", test_user_create, false },
     { "user_update_fields", test_user_update_fields, false },
