@@ -17,7 +17,9 @@
  * ignore it. The answer is the
  * rendered text as plain text, or in the requested format: json, html,
  * other (src/api/render.c), qrcode (SVG) and qrcode_png (PNG). A template
- * that called report.add_error(msg) answers 400 with msg.
+ * that called report.add_error(msg) answers 400 with msg; otherwise
+ * report.status(N) and report.headers({…}) set the answer's status and add
+ * its headers.
  */
 #include "api.h"
 #include "../objects/qr.h"
@@ -158,6 +160,17 @@ static int answer(struct api_ctx *c, const char *text, size_t len)
     return 0;
 }
 
+/* A successful answer takes the template's report.status(N) and report.headers({…}). */
+static void apply_report(struct api_ctx *c, const struct render_ctx *r)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(r->report_headers, k, v)
+        http_response_header(c->resp, k, json_string_value(v));
+    if (r->report_status)
+        c->resp->status = r->report_status;
+}
+
 /* Renders t for the caller with request.* and usi. */
 static int render_for(struct api_ctx *c, const char *id, const struct stored_tpl *t,
                       int64_t user_id, bool admin)
@@ -177,8 +190,8 @@ static int render_for(struct api_ctx *c, const char *id, const struct stored_tpl
         rc = api_fail(c, 400, "Template render error: %s", e.msg);
     else if (r.report_error)
         rc = api_fail(c, 400, "%s", r.report_error);
-    else
-        rc = answer(c, out.data, out.len);
+    else if ((rc = answer(c, out.data, out.len)) == 0)
+        apply_report(c, &r);
     buf_free(&out);
     render_ctx_release(&r);
     json_decref(vars);

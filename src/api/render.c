@@ -140,7 +140,7 @@ static void render_bare(struct api_ctx *c, const char *ctype)
     }
     size_t len;
     char *body = buf_detach(&b, &len);
-    c->resp->status = 200;
+    /* the status stays as the handler set it: 200, or a template's report.status(N) */
     http_response_body(c->resp, body, len, ctype);
 }
 

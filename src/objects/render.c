@@ -126,4 +126,9 @@ void render_ctx_release(struct render_ctx *r)
     r->answer = NULL;
     free(r->report_error);
     r->report_error = NULL;
+    json_decref(r->report_errors);
+    r->report_errors = NULL;
+    json_decref(r->report_headers);
+    r->report_headers = NULL;
+    r->report_status = 0;
 }

@@ -49,6 +49,12 @@ struct render_ctx {
     json_t *answer;               /* out: keys given to task.answer(...), owned; NULL = none */
     char *report_error;           /* out: the first report.add_error(msg), owned; NULL = none.
                                      The template endpoints answer 400 with it. */
+    json_t *report_errors;        /* out: every report.add_error message (owned array, NULL =
+                                     none); report.errors returns and clears them */
+    int report_status;            /* out: report.status(N), 100..599 (0 = none): the status of
+                                     a successful template endpoint answer */
+    json_t *report_headers;       /* out: report.headers({…}) (owned object of strings, NULL =
+                                     none): extra headers of a template endpoint answer */
 };
 
 /*
@@ -64,7 +70,7 @@ int render_template(struct render_ctx *r, const char *template_id, struct buf *o
 int render_text(struct render_ctx *r, const char *name, const char *src, size_t len,
                 struct buf *out, struct err *e);
 
-/* Frees what a render left in r (answer, report_error). */
+/* Frees what a render left in r (answer, report_*). */
 void render_ctx_release(struct render_ctx *r);
 
 #endif

@@ -307,6 +307,38 @@ static void test_cache_errors(void **state)
     expect(db, "{{ cache.get('s') }}|[{{ cache.get('big') }}]", "text|[]");
 }
 
+/* report (templates.md §7.17): what a render leaves in render_ctx for the template endpoints. */
+static void test_report(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    const char *src = "{{ x = report.status(201) }}{{ report.status }}|"
+                      "{{ x = report.headers({ 'X-A' => 'a', 'X-N' => 7 }) }}"
+                      "{{ report.headers.keys.sort.join(',') }}|{{ report.is_success }}|"
+                      "[{{ report.add_error('bad', 'input') }}]|{{ report.error({ code => 3 }) }}|"
+                      "{{ report.is_success }}";
+    struct render_ctx r = { .db = db, .user_id = DANUK };
+    struct buf out;
+    buf_init(&out, 0);
+    OK(render_text(&r, "t", src, strlen(src), &out, &e));
+    assert_string_equal(out.data, "201|status,X-A,X-N|1|[]||0");
+    assert_int_equal(r.report_status, 201);
+    assert_string_equal(r.report_error, "bad input");
+    char *h = json_dumps(r.report_headers, JSON_COMPACT | JSON_SORT_KEYS);
+    char *errs = json_dumps(r.report_errors, JSON_COMPACT);
+    assert_string_equal(h, "{\"X-A\":\"a\",\"X-N\":\"7\"}");
+    assert_string_equal(errs, "[\"bad input\",{\"code\":3}]");
+    free(h), free(errs);
+    render_ctx_release(&r);
+    assert_null(r.report_headers);
+    assert_int_equal(r.report_status, 0);
+    buf_free(&out);
+    expect_error(db, "{{ x = report.headers({ 'Bad Name' => 'v' }) }}",
+                 "header Bad Name is not allowed");
+    expect_error(db, "{{ x = report.headers({ 'X-L' => [1] }) }}", "header X-L must be text");
+    expect_error(db, "{{ x = report.status(600) }}", "600 is not an HTTP status");
+}
+
 int main(void)
 {
     static const struct bf_case dbc[] = {
@@ -318,6 +350,7 @@ int main(void)
         { "env_constants", test_env_constants },
         { "cache", test_cache },
         { "cache_errors", test_cache_errors },
+        { "report", test_report },
     };
     static const struct bf_case pure[] = {
         { "aes_gcm_nist14", test_aes_gcm_nist14 },
