@@ -5,9 +5,11 @@
  */
 #include "bcache.h"
 #include "../core/event.h"
+#include "../spool/spool.h"
 
 #define BCACHE_SERVICES 64
 #define BCACHE_DISCOUNTS 16
+#define BCACHE_SPOOL_EVENTS 16
 
 struct bcache_discount {
     int64_t months, percent;
@@ -21,6 +23,11 @@ struct bcache {
     struct bcache_discount disc[BCACHE_DISCOUNTS];
     int ndisc;
     json_t *events; /* every events row in id order, or NULL until read */
+    struct {
+        const json_t *row; /* an element of events */
+        struct spool_event ev;
+    } spool[BCACHE_SPOOL_EVENTS];
+    int nspool;
 };
 
 struct bcache *bcache_new(void)
@@ -34,6 +41,8 @@ void bcache_free(struct bcache *c)
         return;
     for (int i = 0; i < c->nsvc; i++)
         bill_service_free(&c->svc[i]);
+    for (int i = 0; i < c->nspool; i++)
+        spool_event_release(&c->spool[i].ev);
     json_decref(c->events);
     free(c);
 }
@@ -89,6 +98,23 @@ int bcache_period_discount(struct bcache *c, struct db *db, int64_t months, int6
     if (rc == 0 && c && c->ndisc < BCACHE_DISCOUNTS)
         c->disc[c->ndisc++] = (struct bcache_discount){ months, *out };
     return rc;
+}
+
+const struct spool_event *bcache_spool_event(struct bcache *c, const json_t *row,
+                                             json_t *(*make)(const json_t *row))
+{
+    if (!c)
+        return NULL;
+    for (int i = 0; i < c->nspool; i++)
+        if (c->spool[i].row == row)
+            return &c->spool[i].ev;
+    if (c->nspool == BCACHE_SPOOL_EVENTS)
+        return NULL;
+    json_t *ev = make(row);
+    c->spool[c->nspool].row = row;
+    spool_event_prepare(ev, &c->spool[c->nspool].ev);
+    json_decref(ev);
+    return &c->spool[c->nspool++].ev;
 }
 
 int bcache_events(struct bcache *c, struct db *db, const char *name, const char *category,

@@ -2,7 +2,7 @@
  * bcache.h — what a run of the billing engine reads again and again but never
  * writes: catalogue services (struct bill_service), the billing strategy
  * (config billing.type), the period discounts (table `discounts`) and the
- * `events` bindings. The renewal pass (renew.c)
+ * `events` bindings with the spool events made of them. The renewal pass (renew.c)
  * keeps one cache per batch transaction, so on SQLite (BEGIN IMMEDIATE: no
  * other writer) every answer is exactly what the database holds; nothing is
  * global and nothing outlives the transaction it was filled in.
@@ -35,6 +35,15 @@ enum calc_strategy bcache_strategy(struct bcache *c, struct db *db);
 /* withdraw_period_discount(db, months, out, e), each months value read once per cache. */
 int bcache_period_discount(struct bcache *c, struct db *db, int64_t months, int64_t *out,
                            struct err *e);
+
+/*
+ * The spool event of events row `row` (one of the rows bcache_events answered,
+ * compared by address), prepared once per cache from make(row), the event JSON to
+ * queue for it. NULL without a cache: the caller prepares it itself.
+ */
+struct spool_event;
+const struct spool_event *bcache_spool_event(struct bcache *c, const json_t *row,
+                                             json_t *(*make)(const json_t *row));
 
 /* event_find(db, name, category, out, e) with the events rows read once per cache. */
 int bcache_events(struct bcache *c, struct db *db, const char *name, const char *category,

@@ -296,14 +296,22 @@ static json_t *task_settings(const struct usvc *us, const json_t *extra)
     return s;
 }
 
+/* One task of events row row for us; the event is serialised once per cache (bcache.h). */
 static int spool_insert(struct bctx *b, const struct usvc *us, const json_t *row,
                         const json_t *extra)
 {
-    json_t *ev = event_copy(row), *st = task_settings(us, extra);
-    struct spool_new t = { .user_id = us->user_id, .usi = us->user_service_id, .event = ev,
-                           .settings = st };
-    int rc = spool_add(b->db, &t, NULL, b->e);
-    json_decref(ev);
+    json_t *st = task_settings(us, extra);
+    struct spool_new t = { .user_id = us->user_id, .usi = us->user_service_id, .settings = st };
+    const struct spool_event *pe = bcache_spool_event(b->cache, row, event_copy);
+    int rc;
+    if (pe) {
+        rc = spool_add_prepared(b->db, &t, pe, NULL, b->e);
+    } else {
+        json_t *ev = event_copy(row);
+        t.event = ev;
+        rc = spool_add(b->db, &t, NULL, b->e);
+        json_decref(ev);
+    }
     json_decref(st);
     return rc;
 }

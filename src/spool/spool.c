@@ -78,28 +78,40 @@ static json_t *event_to_store(const json_t *event)
     return ev;
 }
 
-int spool_add(struct db *db, const struct spool_new *t, int64_t *id, struct err *e)
+void spool_event_prepare(const json_t *event, struct spool_event *out)
+{
+    json_t *ev = event_to_store(event);
+    out->text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+    out->period = spool_event_period(ev);
+    json_decref(ev);
+}
+
+void spool_event_release(struct spool_event *ev)
+{
+    free(ev->text);
+    ev->text = NULL;
+}
+
+int spool_add_prepared(struct db *db, const struct spool_new *t, const struct spool_event *pe,
+                       int64_t *id, struct err *e)
 {
     json_t *settings = json_is_object(t->settings) ? json_deep_copy(t->settings) : json_object();
     if (t->usi)
         json_object_set_new(settings, "user_service_id", json_integer(t->usi));
-    json_t *event = event_to_store(t->event);
-    char *ev = json_dumps(event, JSON_COMPACT | JSON_SORT_KEYS);
     char *st = json_dumps(settings, JSON_COMPACT | JSON_SORT_KEYS);
     char token[33];
     spool_token_new(token);
     int64_t now = time_now(), delayed = t->delayed > 0 ? t->delayed : 0;
     const char *status = t->status ? t->status : delayed > 0 ? "DELAYED" : "NEW";
-    int64_t period = spool_event_period(event);
-    if (!strcmp(status, "SUCCESS") && period > 0) { /* §4.2: a finished periodic task re-arms */
+    if (!strcmp(status, "SUCCESS") && pe->period > 0) { /* §4.2: a finished periodic task re-arms */
         status = "DELAYED";
-        delayed = period;
+        delayed = pe->period;
     }
     bool wait = !strcmp(status, "DELAYED") && delayed > 0;
-    struct db_value p[] = { DB_INT(t->user_id), t->usi ? DB_INT(t->usi) : DB_NULL, DB_TEXT(ev),
-                            DB_INT(t->prio ? t->prio : 100), DB_TEXT(status), DB_INT(now),
-                            wait ? DB_INT(now) : DB_NULL, DB_INT(delayed), DB_TEXT(st),
-                            DB_TEXT(token) };
+    struct db_value p[] = { DB_INT(t->user_id), t->usi ? DB_INT(t->usi) : DB_NULL,
+                            DB_TEXT(pe->text), DB_INT(t->prio ? t->prio : 100), DB_TEXT(status),
+                            DB_INT(now), wait ? DB_INT(now) : DB_NULL, DB_INT(delayed),
+                            DB_TEXT(st), DB_TEXT(token) };
     struct db_result *res = NULL;
     int rc = db_query(db,
                       "INSERT INTO spool (user_id, user_service_id, event, prio, status, created,"
@@ -111,10 +123,17 @@ int spool_add(struct db *db, const struct spool_new *t, int64_t *id, struct err 
     if (rc == 0)
         tls_added = true;
     db_result_free(res);
-    free(ev);
     free(st);
-    json_decref(event);
     json_decref(settings);
+    return rc;
+}
+
+int spool_add(struct db *db, const struct spool_new *t, int64_t *id, struct err *e)
+{
+    struct spool_event ev;
+    spool_event_prepare(t->event, &ev);
+    int rc = spool_add_prepared(db, t, &ev, id, e);
+    spool_event_release(&ev);
     return rc;
 }
 

@@ -45,6 +45,22 @@ struct spool_new {
 int spool_add(struct db *db, const struct spool_new *t, int64_t *id, struct err *e);
 
 /*
+ * A task event serialised once for many tasks (the renewal pass queues the same
+ * events row for every service it renews): the text spool_add would store for
+ * that event — including event.task_id when prepared while this thread executes
+ * a task — and its period.
+ */
+struct spool_event {
+    char *text; /* owned */
+    int64_t period;
+};
+void spool_event_prepare(const json_t *event, struct spool_event *out);
+void spool_event_release(struct spool_event *ev);
+/* spool_add with the event ev prepared by spool_event_prepare (t->event is not read). */
+int spool_add_prepared(struct db *db, const struct spool_new *t, const struct spool_event *ev,
+                       int64_t *id, struct err *e);
+
+/*
  * A user event (spool.md §2.2) in the caller's transaction: the built-in task
  * (builtin = {kind, method, name, title}, may be NULL) plus one task per
  * `events` row named name (no category filter), each with a copy of settings.

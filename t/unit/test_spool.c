@@ -12,6 +12,7 @@
 #include "db/db.h"
 #include "db/migrate.h"
 #include "spool/spool.h"
+#include "spool/spool_int.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "testdb.h"
@@ -540,6 +541,42 @@ static void test_missing_user_and_us(void **state)
     json_decref(r);
 }
 
+/* spool_add_prepared stores what spool_add stores (event text with task_id, settings, re-arm). */
+static void test_prepared_event(void **state)
+{
+    struct db *db = DB(state);
+    json_t *ev = json_pack("{s:s,s:i,s:{s:s}}", "name", "PROLONGATE", "period", 60, "settings",
+                           "category", "box");
+    json_t *st = json_pack("{s:s}", "server_id", "7");
+    struct spool_new t = { .user_id = g_user, .usi = 5, .event = ev, .settings = st,
+                           .status = "SUCCESS" };
+    struct spool_event pe;
+    int64_t a = 0, b = 0;
+    spool_set_current_task(42);
+    OK(spool_add(db, &t, &a, &e_));
+    spool_event_prepare(ev, &pe);
+    t.event = NULL; /* not read */
+    OK(spool_add_prepared(db, &t, &pe, &b, &e_));
+    spool_event_release(&pe);
+    spool_set_current_task(0);
+    const char *cols[] = { "event", "settings", "status", "delayed", "user_service_id" };
+    for (size_t i = 0; i < ARRAY_SIZE(cols); i++) {
+        char sql[96];
+        snprintf(sql, sizeof(sql), "SELECT CAST(%s AS TEXT) FROM spool WHERE id = $1", cols[i]);
+        char *want = q_text(db, sql, a);
+        expect_text(db, sql, b, want);
+        free(want);
+    }
+    expect_text(db, "SELECT status FROM spool WHERE id = $1", b, "DELAYED");
+    char *evt = q_text(db, "SELECT event FROM spool WHERE id = $1", b);
+    json_t *stored = json_loads(evt, 0, NULL);
+    free(evt);
+    assert_int_equal(json_integer_value(json_object_get(stored, "task_id")), 42);
+    json_decref(stored);
+    json_decref(ev);
+    json_decref(st);
+}
+
 static void test_cleanup_and_prolongate(void **state)
 {
     struct db *db = DB(state);
@@ -718,6 +755,7 @@ static const struct tcase db_cases[] = {
     { "local_answer", test_local_answer },
     { "batch", test_batch },
     { "missing_user_and_us", test_missing_user_and_us },
+    { "prepared_event", test_prepared_event },
     { "cleanup_and_prolongate", test_cleanup_and_prolongate },
     { "unrecorded_outcome", test_unrecorded_outcome },
 };
