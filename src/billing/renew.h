@@ -4,17 +4,21 @@
  *
  * A service is due when it is ACTIVE, auto_bill = 1 and expire <= now. Due
  * services are taken in ascending id order and touched (§11.1) in batches:
- * one transaction per batch and a savepoint per service, so a service whose
- * touch fails is rolled back alone (and logged), and a crash loses at most
- * the uncommitted batch — which the next pass renews, never twice, because
- * a committed renewal moved its expire past now.
+ * one transaction per batch, so a crash loses at most the uncommitted batch —
+ * which the next pass renews, never twice, because a committed renewal moved
+ * its expire past now. A batch runs without savepoints; when a touch fails
+ * the batch is rolled back and run again with a savepoint per service, so the
+ * failing service is rolled back alone (and logged) and the others are
+ * renewed as if it had not been there. Services, the strategy, discounts and
+ * events bindings are read once per batch (bcache.h).
  */
 #ifndef BILLD_RENEW_H
 #define BILLD_RENEW_H
 
 #include "../db/db.h"
 
-#define RENEW_BATCH 200
+/* ≈ 30 ms of SQLite write lock per batch at ~30 µs a renewal (docs/benchmarks.md). */
+#define RENEW_BATCH 1000
 
 struct renew_stats {
     int64_t due;      /* services found due */
