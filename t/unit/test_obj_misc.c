@@ -339,6 +339,41 @@ static void test_report(void **state)
     expect_error(db, "{{ x = report.status(600) }}", "600 is not an HTTP status");
 }
 
+/* currency.convert (other.md §14.4) with the rates of config `currencies`. */
+static const struct vec currency_vectors[] = {
+    { "{{ currency.convert(from = 'RUB', to = 'USD', amount = 1000) }}", "10.9" }, /* 10.8932 up */
+    { "{{ currency.convert(from = 'USD', to = 'RUB', amount = 10.01) }}", "918.91" }, /* 918.918 down */
+    { "{{ currency.convert('from', 'usd', 'to', 'eur', 'amount', 10) }}", "8.74" }, /* 8.7428 */
+    { "{{ currency.convert(from = 'EUR', to = 'USD', amount = 1) }}", "1.14" },    /* 1.1437 */
+    { "{{ currency.convert(to = 'XTR', amount = 100) }}", "66.67" },              /* fixed 1.5 */
+    { "{{ currency.convert(from = 'XTR', amount = 3) }}", "4.5" },
+    { "{{ currency.convert(from = 'RUB', to = 'rub', amount = 10.5) }}", "10.5" },
+    { "[{{ currency.convert(from = 'GBP', to = 'RUB', amount = 1) }}]"
+      "[{{ currency.convert(from = 'USD', to = 'RUB') }}][{{ currency.convert(to = 'BAD', amount = 1) }}]",
+      "[][][]" },
+    { "{{ currency.get_value('usd') }}|{{ currency.get_value('RUB') }}|{{ currency.get('EUR').value }}|"
+      "[{{ currency.get_value('GBP') }}][{{ currency.get_value('BAD') }}]",
+      "91.8|1|100|[][]" },
+};
+
+static void test_currency(void **state)
+{
+    struct db *db = DB(state);
+    bf_q_exec(db, "DELETE FROM config WHERE key = 'currencies'");
+    bf_q_exec(db, "INSERT INTO config (key, value) VALUES ('currencies', '{"
+                  "\"USD\":{\"value\":90,\"addition_type\":\"percent\",\"addition_value\":2},"
+                  "\"EUR\":{\"value\":100,\"addition_type\":\"numeric\",\"addition_value\":5},"
+                  "\"XTR\":{\"value\":2,\"addition_type\":\"fixed\",\"addition_value\":1.5},"
+                  "\"BAD\":{\"value\":\"x\"}}')");
+    run_vectors(db, currency_vectors, ARRAY_SIZE(currency_vectors));
+    /* the system currency changes which direction rounds up */
+    bf_q_exec(db, "UPDATE config SET value = '{\"currency\":\"USD\"}' WHERE key = 'billing'");
+    expect(db, "{{ currency.convert(from = 'USD', to = 'RUB', amount = 10.01) }}|"
+               "{{ currency.convert(to = 'RUB', amount = 0.01) }}|"
+               "{{ currency.convert(from = 'RUB', amount = 1000) }}",
+           "918.92|0.92|10.89");
+}
+
 int main(void)
 {
     static const struct bf_case dbc[] = {
@@ -351,6 +386,7 @@ int main(void)
         { "cache", test_cache },
         { "cache_errors", test_cache_errors },
         { "report", test_report },
+        { "currency", test_currency },
     };
     static const struct bf_case pure[] = {
         { "aes_gcm_nist14", test_aes_gcm_nist14 },
