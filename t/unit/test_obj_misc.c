@@ -374,6 +374,47 @@ static void test_currency(void **state)
            "918.92|0.92|10.89");
 }
 
+/* profile (templates.md §7.17): the user's own profiles only (D11). */
+static void test_profile(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    bf_q_exec(db, "INSERT INTO users (user_id, login, password, created, balance, bonus, gid) "
+                  "VALUES (40092, 'danuk', 'x', 1483228800, 0, 0, 0), "
+                  "(40093, 'bob', 'x', 1483228800, 0, 0, 0)");
+    bf_q_exec(db, "INSERT INTO profiles (id, user_id, data, created) VALUES "
+                  "(501, 40092, '{\"name\":\"Danuk\",\"email\":\"d@example.org\"}', 1483228800), "
+                  "(502, 40093, '{\"name\":\"Bob\"}', 1483228800)");
+    time_freeze(bf_at("2017-02-01 10:00:00"));
+    expect(db, "{{ FOR p IN profile.items }}{{ p.id }}:{{ p.data.name }}:{{ p.created }};{{ END }}"
+               "{{ profile.list_for_api.0.data.email }}",
+           "501:Danuk:2017-01-01 00:00:00;d@example.org");
+    expect(db, "{{ profile.id(501).data.name }}|[{{ profile.id(502).data.name }}]"
+               "[{{ profile.id(502) }}][{{ profile.id(9999) }}]",
+           "Danuk|[][][]");
+    expect(db, "{{ p = profile.add({ name => 'Второй', phone => '+7' }) }}{{ p.data.name }}|"
+               "{{ p.user_id }}|{{ p.created }}|{{ profile.items.size }}",
+           "Второй|40092|2017-02-01 10:00:00|2");
+    expect(db, "{{ x = profile.id(501).set_data(data => { name => 'New' }) }}{{ x }}|"
+               "{{ profile.id(501).data.name }}|[{{ profile.id(502).set_data({ name => 'X' }) }}]",
+           "1|New|[]");
+    expect(db, "[{{ profile.id(502).delete }}]{{ profile.id(501).delete }}|{{ profile.items.size }}",
+           "[]1|1");
+    struct db_value p[] = { DB_INT(502) };
+    assert_int_equal(bf_q_int(db, "SELECT count(*) FROM profiles WHERE id = $1", p, 1), 1);
+    /* anonymous (public templates): no profiles, none added */
+    const char *anon = "{{ profile.items.size }}{{ profile.add({ a => 1 }) }}";
+    struct render_ctx r0 = { .db = db, .user_id = 0 };
+    struct buf out;
+    buf_init(&out, 0);
+    assert_int_not_equal(render_text(&r0, "t", anon, strlen(anon), &out, &e), 0);
+    assert_non_null(strstr(e.msg, "profile.add: no user"));
+    render_ctx_release(&r0);
+    buf_free(&out);
+    expect_error(db, "{{ profile.add('x') }}", "the data must be a hash");
+    time_unfreeze();
+}
+
 int main(void)
 {
     static const struct bf_case dbc[] = {
@@ -387,6 +428,7 @@ int main(void)
         { "cache_errors", test_cache_errors },
         { "report", test_report },
         { "currency", test_currency },
+        { "profile", test_profile },
     };
     static const struct bf_case pure[] = {
         { "aes_gcm_nist14", test_aes_gcm_nist14 },
