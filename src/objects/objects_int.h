@@ -122,6 +122,7 @@ void obj_mail_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_cache_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_currency_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_profile_bind(struct tpl_value *vars, struct render_ctx *r);
+void obj_promo_bind(struct tpl_value *vars, struct render_ctx *r);
 /* The filter-value functions (isNull, gt(v), …). */
 void obj_filter_bind(struct tpl_value *vars, struct render_ctx *r);
 /*

@@ -66,6 +66,7 @@ static struct tpl_value build_vars(struct render_ctx *r, const char *name)
     obj_cache_bind(&v, r);
     obj_currency_bind(&v, r);
     obj_profile_bind(&v, r);
+    obj_promo_bind(&v, r);
     obj_tpl_bind(&v, r, name);
     obj_filter_bind(&v, r);
     const char *ev = r->event_name ? r->event_name : r->task ? r->task->name : NULL;

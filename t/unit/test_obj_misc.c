@@ -22,15 +22,36 @@
 
 #define DANUK 40092
 
-/* Renders src as danuk from client_ip (may be NULL) into a new string; *rc gets the status. */
-static char *render_ip(struct db *db, const char *ip, const char *src, int *rc, struct err *e)
+/* Renders src with r into a new string; *rc gets the status. Releases r. */
+static char *render_with(struct render_ctx *rp, const char *src, int *rc, struct err *e)
 {
-    struct render_ctx r = { .db = db, .user_id = DANUK, .client_ip = ip };
+    struct render_ctx r = *rp;
     struct buf out;
     buf_init(&out, 0);
     *rc = render_text(&r, "t", src, strlen(src), &out, e);
     render_ctx_release(&r);
     return buf_detach(&out, NULL);
+}
+
+/* Renders src as danuk from client_ip (may be NULL) into a new string; *rc gets the status. */
+static char *render_ip(struct db *db, const char *ip, const char *src, int *rc, struct err *e)
+{
+    struct render_ctx r = { .db = db, .user_id = DANUK, .client_ip = ip };
+    return render_with(&r, src, rc, e);
+}
+
+/* The render of src as user (admin flag) is want. */
+static void expect_as(struct db *db, int64_t user, bool admin, const char *src, const char *want)
+{
+    struct err e = { 0 };
+    int rc;
+    struct render_ctx r = { .db = db, .user_id = user, .admin = admin };
+    char *got = render_with(&r, src, &rc, &e);
+    if (rc)
+        fail_msg("render of %s failed: %s", src, e.msg);
+    if (strcmp(got, want))
+        fail_msg("%s\n  got:  \"%s\"\n  want: \"%s\"", src, got, want);
+    free(got);
 }
 
 static void expect_ip(struct db *db, const char *ip, const char *src, const char *want)
@@ -415,6 +436,52 @@ static void test_profile(void **state)
     time_unfreeze();
 }
 
+#define GEN "promo.generate(template_id => 'promo_bonus'"
+
+/* promo (other.md §4): generation as PUT /admin/promo, codes visible to their creator (D11). */
+static void test_promo(void **state)
+{
+    struct db *db = DB(state);
+    bf_q_exec(db, "INSERT INTO templates (id, data) VALUES ('promo_bonus', 'bonus')");
+    time_freeze(bf_at("2017-03-01 12:00:00"));
+    expect(db, "{{ c = " GEN ", count => 2, prefix => 'TEST_', length => 6) }}"
+               "{{ c.size }}|{{ c.0.substr(0, 5) }}|{{ c.0.length }}|{{ c.0 == c.1 ? 'same' : 'diff' }}|"
+               "{{ c.0 == c.0.upper ? 'UP' : 'low' }}|{{ p = promo.id(c.1) }}{{ p.template_id }}|"
+               "{{ p.user_id }}|{{ p.created }}|{{ p.settings.prefix }}|{{ p.settings.status }}|"
+               "{{ p.settings.reusable }}|[{{ p.used }}][{{ p.expire }}]",
+           "2|TEST_|11|diff|UP|promo_bonus|40092|2017-03-01 12:00:00|TEST_|1|0|[][]");
+    expect(db, "{{ " GEN ", reusable => 1, code => 'SUMMER', quantity => 5, public => { title => 'Лето' }, "
+               "expire => '2017-12-31 23:59:59', count => 7).join(',') }}|"
+               "{{ p = promo.id('SUMMER') }}{{ p.settings.quantity }}|{{ p.settings.public.title }}|"
+               "{{ p.settings.reusable }}|{{ p.expire }}|{{ promo.list_for_api.size }}",
+           "SUMMER|5|Лето|1|2017-12-31 23:59:59|3");
+    expect(db, "{{ " GEN ", reusable => 1).0.length }}", "10");
+    /* a usage row of SUMMER by user 40093, later: not in 40093's own list; SUMMER stays danuk's */
+    bf_q_exec(db, "INSERT INTO promo_codes (id, user_id, template_id, created) VALUES "
+                  "('SUMMER', 40093, 'promo_bonus', 1490000000)");
+    expect_as(db, 40093, false, "{{ promo.list_for_api.size }}[{{ promo.id('SUMMER') }}]", "0[]");
+    expect_as(db, 1, true, "{{ promo.id('SUMMER').user_id }}", "40092");
+    expect(db, "{{ promo.id('SUMMER').user_id }}|[{{ promo.id('NOPE') }}]", "40092|[]");
+    expect_error(db, "{{ " GEN ", reusable => 1, code => 'SUMMER') }}", "code SUMMER exists");
+    expect_error(db, "{{ promo.generate(count => 1) }}", "template_id is required");
+    expect_error(db, "{{ promo.generate(template_id => 'nope') }}", "template nope not found");
+    expect_error(db, "{{ " GEN ", count => 0) }}", "count must be 1 to 1000");
+    expect_error(db, "{{ " GEN ", count => 1001) }}", "count must be 1 to 1000");
+    expect_error(db, "{{ " GEN ", prefix => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', length => 7) }}",
+                 "exceed 32 characters");
+    expect_error(db, "{{ " GEN ", expire => 'never') }}", "expire is not a date");
+    struct db_value p[] = { DB_INT(DANUK) };
+    assert_int_equal(bf_q_int(db, "SELECT count(*) FROM promo_codes WHERE user_id = $1", p, 1), 4);
+    struct err e = { 0 };
+    int rc;
+    struct render_ctx anon = { .db = db, .user_id = 0 };
+    char *got = render_with(&anon, "{{ " GEN ") }}", &rc, &e);
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(e.msg, "promo.generate: no user"));
+    free(got);
+    time_unfreeze();
+}
+
 int main(void)
 {
     static const struct bf_case dbc[] = {
@@ -429,6 +496,7 @@ int main(void)
         { "report", test_report },
         { "currency", test_currency },
         { "profile", test_profile },
+        { "promo", test_promo },
     };
     static const struct bf_case pure[] = {
         { "aes_gcm_nist14", test_aes_gcm_nist14 },
