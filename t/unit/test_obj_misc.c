@@ -16,7 +16,10 @@
 #include "objects/objects_int.h"
 #include "objects/render.h"
 #include "util/buf.h"
+#include "util/log.h"
 #include "util/timeutil.h"
+
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -255,6 +258,64 @@ static const struct vec env_const_vectors[] = {
       "NEW|SUCCESS|FAIL|DELAYED|STUCK|PAUSED" },
 };
 
+/* §7.13: dump and the filter values as the hashes filter(…) translates (api.md §9.7). */
+static const struct vec helper_vectors[] = {
+    { "{{ dump({ b => [1, 'x'], a => undef_thing }) }}",
+      "{\n  \"a\": null,\n  \"b\": [\n    1,\n    \"x\"\n  ]\n}" },
+    { "{{ dump(undef_thing) }}|{{ dump('s') }}|{{ dump(5) }}", "undef|\"s\"|5" },
+    { "{{ toJson([isNull, null, isNotNull, isEmpty, isNotEmpty, true, false]) }}",
+      "[{\"-op\":\"isnull\"},{\"-op\":\"isnull\"},{\"-op\":\"notnull\"},"
+      "{\"-op\":\"empty\"},{\"-op\":\"notempty\"},{\"-op\":\"true\"},{\"-op\":\"false\"}]" },
+    { "{{ toJson([isPositive, isNegative, isNonNegative, isNonPositive]) }}",
+      "[{\"-op\":\"pos\"},{\"-op\":\"neg\"},{\"-op\":\"nonneg\"},{\"-op\":\"nonpos\"}]" },
+    { "{{ toJson([lt(1), gt(2), le(3), ge(4), eq('a'), ne('b'), between(5, 6)]) }}",
+      "[{\"-op\":\"lt\",\"v\":1},{\"-op\":\"gt\",\"v\":2},{\"-op\":\"le\",\"v\":3},"
+      "{\"-op\":\"ge\",\"v\":4},{\"-op\":\"eq\",\"v\":\"a\"},{\"-op\":\"ne\",\"v\":\"b\"},"
+      "{\"-op\":\"between\",\"v\":5,\"v2\":6}]" },
+};
+
+static void test_helpers(void **state)
+{
+    struct db *db = DB(state);
+    run_vectors(db, helper_vectors, ARRAY_SIZE(helper_vectors));
+}
+
+/* logger (§7.17) and report.add_error write billd's log (stderr): captured into a file. */
+static void test_logger(void **state)
+{
+    struct db *db = DB(state);
+    char path[] = "/tmp/billd_test_logger_XXXXXX";
+    int fd = mkstemp(path), saved = dup(2);
+    assert_true(fd >= 0 && saved >= 0);
+    fflush(stderr);
+    dup2(fd, 2);
+    log_set_level(LOG_DEBUG);
+    expect(db, "[{{ logger.debug('d1') }}{{ logger.info('i \"q\"') }}{{ logger.warning('w1') }}"
+               "{{ logger.error(msg => 'e1') }}{{ report.add_error('r1') }}]",
+           "[]");
+    log_set_level(LOG_INFO);
+    expect(db, "{{ logger.debug('hidden') }}", "");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char text[4096] = { 0 };
+    ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_true(n > 0);
+    const char *want[] = {
+        "level=debug msg=\"template log\" text=\"d1\" user_id=40092",
+        "level=info msg=\"template log\" text=\"i \\\"q\\\"\" user_id=40092",
+        "level=warn msg=\"template log\" text=\"w1\" user_id=40092",
+        "level=error msg=\"template log\" text=\"e1\" user_id=40092",
+        "level=warn msg=\"template report\" text=\"r1\" user_id=40092",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+        if (!strstr(text, want[i]))
+            fail_msg("log lacks %s:\n%s", want[i], text);
+    assert_null(strstr(text, "hidden"));
+}
+
 static void test_env_constants(void **state)
 {
     struct db *db = DB(state);
@@ -491,6 +552,8 @@ int main(void)
         { "qrencode", test_qrencode },
         { "ip_rate_limit", test_ip_rate_limit },
         { "env_constants", test_env_constants },
+        { "helpers", test_helpers },
+        { "logger", test_logger },
         { "cache", test_cache },
         { "cache_errors", test_cache_errors },
         { "report", test_report },
