@@ -205,22 +205,37 @@ struct db_result *db_result_new(int cols)
     return r;
 }
 
-struct db_result *db_result_new_named(int cols, const char *const *names)
+struct db_names *db_names_new(int cols, const char *const *names)
 {
-    size_t slots = (size_t)(cols ? cols : 1), need = sizeof(struct db_result) + slots * sizeof(char *);
+    size_t need = sizeof(struct db_names) + (size_t)cols * sizeof(char *);
     for (int i = 0; i < cols; i++)
         need += strlen(names[i]) + 1;
-    struct db_result *r = xcalloc(1, need);
-    r->cols = cols;
-    r->packed = true;
-    r->colnames = (char **)(r + 1);
-    char *p = (char *)(r->colnames + slots);
+    struct db_names *n = xcalloc(1, need);
+    n->refs = 1;
+    n->cols = cols;
+    char *p = (char *)(n->name + cols);
     for (int i = 0; i < cols; i++) {
-        size_t n = strlen(names[i]) + 1;
-        memcpy(p, names[i], n);
-        r->colnames[i] = p;
-        p += n;
+        size_t len = strlen(names[i]) + 1;
+        memcpy(p, names[i], len);
+        n->name[i] = p;
+        p += len;
     }
+    return n;
+}
+
+void db_names_release(struct db_names *n)
+{
+    if (n && --n->refs == 0)
+        free(n);
+}
+
+struct db_result *db_result_new_shared(struct db_names *n)
+{
+    struct db_result *r = xcalloc(1, sizeof(*r));
+    n->refs++;
+    r->shared = n;
+    r->cols = n->cols;
+    r->colnames = n->name;
     buf_init(&r->data, 0);
     return r;
 }
@@ -336,10 +351,11 @@ void db_result_free(struct db_result *r)
 {
     if (!r)
         return;
-    for (int i = 0; !r->packed && i < r->cols; i++)
+    for (int i = 0; !r->shared && i < r->cols; i++)
         free(r->colnames[i]);
-    if (!r->packed)
+    if (!r->shared)
         free(r->colnames);
+    db_names_release(r->shared);
     free(r->cells);
     buf_free(&r->data);
     free(r);

@@ -19,11 +19,20 @@ struct db_cell {
     size_t len;
 };
 
+/*
+ * Column names shared by a cached SQLite statement and the results it made, so a result
+ * does not copy them; freed with the last reference.
+ */
+struct db_names {
+    int refs, cols;
+    char *name[]; /* cols pointers, then the NUL-terminated texts */
+};
+
 struct db_result {
     int rows, cols;
     int64_t changed;
-    char **colnames;        /* owned; with packed, in the result's own allocation */
-    bool packed;            /* made by db_result_new_named: one allocation for all names */
+    char **colnames;        /* owned, or shared->name */
+    struct db_names *shared; /* made by db_result_new_shared: one reference */
     struct db_cell *cells;  /* rows * cols, grown while filling */
     size_t cells_cap;
     struct buf data;        /* cell bytes, each NUL-terminated */
@@ -43,6 +52,8 @@ struct db_stmt_slot {
     uint64_t last_use;
     int *param_idx;            /* owned: param_idx[n] = SQLite index of "$n" (0 = unused) */
     int max_param;             /* largest n with an entry in param_idx */
+    struct db_names *names;    /* one reference, or NULL until the first run */
+    int names_prepared;        /* SQLITE_STMTSTATUS_REPREPARE when names were read */
 };
 
 struct db {
@@ -67,10 +78,13 @@ struct db_stmt_slot *db_cache_find(struct db *db, const char *sql, size_t len,
 
 /* Result building (db.c). */
 struct db_result *db_result_new(int cols);
-/* Not for a result made by db_result_new_named. */
+/* Not for a result made by db_result_new_shared. */
 void db_result_set_colname(struct db_result *r, int col, const char *name);
-/* A result whose cols column names are copied into its own allocation (no malloc per name). */
-struct db_result *db_result_new_named(int cols, const char *const *names);
+/* cols names copied into one allocation with one reference; release with db_names_release. */
+struct db_names *db_names_new(int cols, const char *const *names);
+void db_names_release(struct db_names *n);
+/* A result with the column names n (it takes a reference of its own). */
+struct db_result *db_result_new_shared(struct db_names *n);
 /* Starts a new row; then call db_result_put once per column in order. */
 void db_result_add_row(struct db_result *r);
 void db_result_put(struct db_result *r, int col, const void *p, size_t len, bool is_null);

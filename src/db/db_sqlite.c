@@ -155,6 +155,7 @@ static void slot_clear(struct db_stmt_slot *s)
     sqlite3_finalize(s->stmt);
     free(s->sql);
     free(s->param_idx);
+    db_names_release(s->names);
     memset(s, 0, sizeof(*s));
 }
 
@@ -304,11 +305,15 @@ static void put_column(struct db_result *r, sqlite3_stmt *st, int c)
     }
 }
 
-/* A result with the column names of st. */
-static struct db_result *result_for(sqlite3_stmt *st)
+/* The column names of st, kept on its slot until SQLite re-prepares it (a schema change). */
+static struct db_names *names_of(struct db_stmt_slot *slot)
 {
-    const char *small[32], **names = small;
+    sqlite3_stmt *st = slot->stmt;
+    int prepared = sqlite3_stmt_status(st, SQLITE_STMTSTATUS_REPREPARE, 0);
     int cols = sqlite3_column_count(st);
+    if (slot->names && slot->names_prepared == prepared && slot->names->cols == cols)
+        return slot->names;
+    const char *small[32], **names = small;
     if (cols > (int)ARRAY_SIZE(small))
         names = xcalloc((size_t)cols, sizeof(*names));
     for (int c = 0; c < cols; c++) {
@@ -316,10 +321,12 @@ static struct db_result *result_for(sqlite3_stmt *st)
         if (!names[c])
             names[c] = "";
     }
-    struct db_result *r = db_result_new_named(cols, names);
+    db_names_release(slot->names);
+    slot->names = db_names_new(cols, names);
+    slot->names_prepared = prepared;
     if (names != small)
         free(names);
-    return r;
+    return slot->names;
 }
 
 /*
@@ -341,7 +348,7 @@ int db_sqlite_query(struct db *db, const char *sql, const struct db_value *param
     }
     /* the columns are read after the first step: a schema change re-prepares the statement */
     rc = sqlite3_step(st);
-    struct db_result *r = result_for(st);
+    struct db_result *r = db_result_new_shared(names_of(slot));
     int cols = r->cols;
     for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
         db_result_add_row(r);

@@ -514,6 +514,18 @@ static void test_statement_cache(void **state)
     OK(db_query(db, "SELECT * FROM t_sc WHERE k = 0", NULL, 0, &r, &e));
     assert_int_equal(db_result_cols(r), 3);
     db_result_free(r);
+    /* a renamed column: same count, the new name (SQLite keeps names per statement) */
+    exec_sql(db, "ALTER TABLE t_sc RENAME COLUMN v TO vv");
+    OK(db_query(db, "SELECT * FROM t_sc WHERE k = 0", NULL, 0, &r, &e));
+    assert_string_equal(db_result_colname(r, 1), "vv");
+    /* a result outlives its statement's eviction from the cache */
+    for (int i = 0; i < 2 * 64; i++) {
+        snprintf(sql, sizeof(sql), "SELECT %d AS n%d", i, i);
+        assert_int_equal(q_int(db, sql, NULL, 0), i);
+    }
+    assert_string_equal(db_result_colname(r, 0), "k");
+    assert_string_equal(db_result_get(r, 0, "vv"), "x");
+    db_result_free(r);
     exec_sql(db, "DROP TABLE t_sc");
 }
 
