@@ -96,7 +96,7 @@ extern const struct route_table api_system_routes, api_user_routes, api_admin_us
     api_template_routes, api_config_routes, api_storage_routes, api_payment_routes, api_test_clock_routes,
     api_user_service_routes, api_spool_routes, api_console_routes, api_console_legacy_routes,
     api_transport_routes, api_transport_http_routes, api_transport_http_legacy_routes,
-    api_render_routes;
+    api_render_routes, api_promo_routes;
 
 /* api_auth.c: resolves the caller of c (sets auth_user_id/auth_admin/user_id) or fails. */
 int api_authenticate(struct api_ctx *c);

@@ -25,6 +25,7 @@ const struct route_table *const api_tables[] = {
     &api_transport_routes,
     &api_transport_http_routes,
     &api_render_routes,
+    &api_promo_routes,
 };
 const size_t api_tables_count = ARRAY_SIZE(api_tables);
 

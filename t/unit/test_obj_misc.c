@@ -523,14 +523,14 @@ static void test_promo(void **state)
     expect_as(db, 40093, false, "{{ promo.list_for_api.size }}[{{ promo.id('SUMMER') }}]", "0[]");
     expect_as(db, 1, true, "{{ promo.id('SUMMER').user_id }}", "40092");
     expect(db, "{{ promo.id('SUMMER').user_id }}|[{{ promo.id('NOPE') }}]", "40092|[]");
-    expect_error(db, "{{ " GEN ", reusable => 1, code => 'SUMMER') }}", "code SUMMER exists");
-    expect_error(db, "{{ promo.generate(count => 1) }}", "template_id is required");
-    expect_error(db, "{{ promo.generate(template_id => 'nope') }}", "template nope not found");
-    expect_error(db, "{{ " GEN ", count => 0) }}", "count must be 1 to 1000");
-    expect_error(db, "{{ " GEN ", count => 1001) }}", "count must be 1 to 1000");
+    expect_error(db, "{{ " GEN ", reusable => 1, code => 'SUMMER') }}", "Promo code SUMMER exists");
+    expect_error(db, "{{ promo.generate(count => 1) }}", "Field template_id: required");
+    expect_error(db, "{{ promo.generate(template_id => 'nope') }}", "Field template_id: template nope not found");
+    expect_error(db, "{{ " GEN ", count => 0) }}", "Field count: must be 1 to 1000");
+    expect_error(db, "{{ " GEN ", count => 1001) }}", "Field count: must be 1 to 1000");
     expect_error(db, "{{ " GEN ", prefix => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', length => 7) }}",
                  "exceed 32 characters");
-    expect_error(db, "{{ " GEN ", expire => 'never') }}", "expire is not a date");
+    expect_error(db, "{{ " GEN ", expire => 'never') }}", "Field expire: not a date");
     struct db_value p[] = { DB_INT(DANUK) };
     assert_int_equal(bf_q_int(db, "SELECT count(*) FROM promo_codes WHERE user_id = $1", p, 1), 4);
     struct err e = { 0 };
