@@ -10,8 +10,8 @@
  *                             {"used":"true"}. (SHM's cloud-subscription gate is not copied.)
  *   GET /admin/promo          every code (creators' rows)
  *   PUT /admin/promo          generates codes (other.md §4.2) created by the current user
- *
- * Updating and deleting codes (R172–R175) are not implemented yet.
+ *   POST /admin/promo[/<id>]  updates template_id, settings (replaced), expire of code id
+ *   DELETE /admin/promo[/<id>] deletes code id with its usage rows
  */
 #include "api.h"
 #include "../core/promo.h"
@@ -137,6 +137,55 @@ static int h_generate(struct api_ctx *c)
     return rc;
 }
 
+/* The code of an admin route: the splat or the `id` argument. */
+static const char *code_arg(struct api_ctx *c)
+{
+    const char *id = args_str(c->args, "id");
+    return id && *id ? id : NULL;
+}
+
+/* Answers e: 404 for a missing code, 400 for invalid input, else the error as is. */
+static int promo_fail(struct api_ctx *c, int rc, const struct err *e)
+{
+    if (rc == ERR_NOT_FOUND)
+        return api_fail(c, 404, "%s", e->msg);
+    if (rc == ERR_INVALID)
+        return api_fail(c, 400, "%s", e->msg);
+    c->err = *e;
+    return rc;
+}
+
+/* POST /admin/promo[/<id>] (R172, R174). */
+static int h_update(struct api_ctx *c)
+{
+    const char *code = code_arg(c);
+    json_t *row = NULL;
+    struct err e = { 0 };
+    if (!code)
+        return api_fail(c, 400, "`id` not present");
+    int rc = promo_update(c->db, code, c->args, &e);
+    if (rc == 0)
+        rc = promo_find(c->db, code, &row, &e);
+    if (rc)
+        return promo_fail(c, rc, &e);
+    api_set_data(c, row);
+    return 0;
+}
+
+/* DELETE /admin/promo[/<id>] (R173, R175). */
+static int h_delete(struct api_ctx *c)
+{
+    const char *code = code_arg(c);
+    struct err e = { 0 };
+    if (!code)
+        return api_fail(c, 400, "`id` not present");
+    int rc = promo_delete(c->db, code, &e);
+    if (rc)
+        return promo_fail(c, rc, &e);
+    api_set_data(c, json_array());
+    return 0;
+}
+
 static const struct route routes[] = {
     { "GET", "/promo", AUTH_USER, NULL, h_list, 0, NULL, NULL, "Promo",
       "Promo codes created by the caller", NULL },                                     /* R74 */
@@ -147,6 +196,14 @@ static const struct route routes[] = {
     { "PUT", "/admin/promo", AUTH_ADMIN, "template_id", h_generate, 0, NULL, NULL, "Promo",
       "Generate promo codes (count, length, prefix, reusable, code, expire, settings)",
       NULL },                                                                           /* R171 */
+    { "POST", "/admin/promo", AUTH_ADMIN, NULL, h_update, 0, NULL, NULL, "Promo",
+      "Update a promo code (template_id, settings, expire)", NULL },                     /* R172 */
+    { "DELETE", "/admin/promo", AUTH_ADMIN, NULL, h_delete, 0, NULL, NULL, "Promo",
+      "Delete a promo code", NULL },                                                    /* R173 */
+    { "POST", "/admin/promo/*", AUTH_ADMIN, NULL, h_update, 0, "id", NULL, "Promo",
+      "Update promo code <id>", NULL },                                                 /* R174 */
+    { "DELETE", "/admin/promo/*", AUTH_ADMIN, NULL, h_delete, 0, "id", NULL, "Promo",
+      "Delete promo code <id>", NULL },                                                 /* R175 */
 };
 
 const struct route_table api_promo_routes = ROUTE_TABLE(routes);

@@ -288,3 +288,75 @@ int promo_apply(struct db *db, const char *code, int64_t user_id, int64_t now, j
     json_decref(w.settings);
     return rc;
 }
+
+/* The column of an update argument as a parameter; false when the value is invalid. */
+static int update_arg(struct db *db, const json_t *args, const char *key, struct db_value *v,
+                      char **owned, bool *given, struct err *e)
+{
+    json_t *x = json_object_get(args, key);
+    int64_t t = 0, n = 0;
+    *given = x != NULL;
+    if (!x)
+        return 0;
+    if (!strcmp(key, "settings")) {
+        if (!json_is_object(x))
+            return err_set(e, ERR_INVALID, "Field settings: must be an object");
+        *owned = json_dumps(x, JSON_COMPACT | JSON_SORT_KEYS);
+        *v = DB_TEXT(*owned);
+        return 0;
+    }
+    if (!strcmp(key, "expire")) {
+        const char *s = json_string_value(x);
+        if (json_is_null(x) || (s && !*s))
+            *v = DB_NULL;
+        else if (!s || time_parse_local(s, &t))
+            return err_set(e, ERR_INVALID, "Field expire: not a date");
+        else
+            *v = DB_INT(t);
+        return 0;
+    }
+    const char *tid = json_string_value(x);
+    struct db_value p[] = { DB_TEXT(tid) };
+    int rc = tid ? db_query_int(db, "SELECT count(*) FROM templates WHERE id = $1", p, 1, &n, e)
+                 : 0;
+    if (rc == 0 && n == 0)
+        rc = err_set(e, ERR_INVALID, "Field template_id: template %s not found",
+                     tid ? tid : "(none)");
+    *v = DB_TEXT(tid);
+    return rc;
+}
+
+int promo_update(struct db *db, const char *code, const json_t *args, struct err *e)
+{
+    static const char *const cols[] = { "template_id", "settings", "expire" };
+    json_t *row = NULL;
+    int rc = promo_find(db, code, &row, e);
+    if (rc == ERR_NOT_FOUND)
+        err_set(e, rc, "Object not found. Check the ID.");
+    int64_t creator = rc == 0 ? json_integer_value(json_object_get(row, "user_id")) : 0;
+    json_decref(row);
+    char *owned = NULL;
+    for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(cols); i++) {
+        struct db_value p[3] = { DB_TEXT(code), DB_INT(creator) };
+        bool given = false;
+        char sql[96];
+        rc = update_arg(db, args, cols[i], &p[2], &owned, &given, e);
+        snprintf(sql, sizeof(sql), "UPDATE promo_codes SET %s = $3 WHERE id = $1 AND user_id = $2",
+                 cols[i]);
+        if (rc == 0 && given)
+            rc = db_exec(db, sql, p, 3, NULL, e);
+        free(owned);
+        owned = NULL;
+    }
+    return rc;
+}
+
+int promo_delete(struct db *db, const char *code, struct err *e)
+{
+    int64_t n = 0;
+    struct db_value p[] = { DB_TEXT(code) };
+    int rc = db_exec(db, "DELETE FROM promo_codes WHERE id = $1", p, 1, &n, e);
+    if (rc == 0 && n == 0)
+        rc = err_set(e, ERR_NOT_FOUND, "Object not found. Check the ID.");
+    return rc;
+}

@@ -56,4 +56,14 @@ int promo_find(struct db *db, const char *code, json_t **row, struct err *e);
 int promo_apply(struct db *db, const char *code, int64_t user_id, int64_t now, json_t **row,
                 struct err *e);
 
+/*
+ * Updates the creator's row of code from args: template_id (must exist),
+ * settings (an object, replacing the stored one), expire (a local date; ""
+ * or null clears it). Returns 0, ERR_NOT_FOUND, ERR_INVALID or a DB error.
+ */
+int promo_update(struct db *db, const char *code, const json_t *args, struct err *e);
+
+/* Deletes code with its usage rows. Returns 0, ERR_NOT_FOUND or a DB error. */
+int promo_delete(struct db *db, const char *code, struct err *e);
+
 #endif

@@ -85,6 +85,33 @@ for my $engine (engines()) {
         my @all = map { $_->{id} } @{ data($s->req(GET => '/shm/v1/admin/promo', %A)) };
         ok((grep { $_ eq 'MANY' } @all) == 1, 'admin list: a reusable code once (no usage rows)');
 
+        # updates and deletes (R172–R175)
+        my $code = $one->(template_id => 'promo_fail');
+        $r = $s->req(POST => "/shm/v1/admin/promo/$code", %A,
+            json => { template_id => 'promo_mark', settings => { status => 1, note => 'x' },
+                      expire => '2030-01-01 00:00:00' });
+        is $r->{status}, 200, 'update' or diag $r->{body};
+        my $u = data($r)->[0];
+        is_deeply [ @$u{qw(id template_id expire)} ], [ $code, 'promo_mark', '2030-01-01 00:00:00' ],
+            'template and expire changed';
+        is_deeply $u->{settings}, { status => 1, note => 'x' }, 'settings replaced';
+        is $apply->(ann => $code), 'ok', 'the updated code works';
+        $r = $s->req(POST => '/shm/v1/admin/promo', %A, json => { id => $code, expire => '' });
+        is data($r)->[0]{expire}, undef, 'expire cleared (id argument)';
+        $r = $s->req(POST => '/shm/v1/admin/promo', %A, json => { id => $code, template_id => 'nope' });
+        is "$r->{status} $r->{json}{error}", '400 Field template_id: template nope not found', 'bad template';
+        $r = $s->req(POST => '/shm/v1/admin/promo', %A, json => { id => 'NOPE', expire => '' });
+        is $r->{status}, 404, 'update of an unknown code';
+        $r = $s->req(POST => '/shm/v1/admin/promo', %A, json => { expire => '' });
+        is "$r->{status} $r->{json}{error}", '400 `id` not present', 'id required';
+        $r = $s->req(DELETE => '/shm/v1/admin/promo/MANY', %A);
+        is $r->{status}, 200, 'delete a reusable code';
+        is $apply->(ann => 'MANY'), '400 Promo code not found', 'gone, with its usage rows';
+        $r = $s->req(DELETE => '/shm/v1/admin/promo', %A, query => { id => $code });
+        is $r->{status}, 200, 'delete by id';
+        $r = $s->req(DELETE => "/shm/v1/admin/promo/$code", %A);
+        is $r->{status}, 404, 'twice: not found';
+
         $r = $s->req(PUT => '/shm/v1/admin/promo', %A, json => { count => 2 });
         is $r->{status}, 400, 'template_id required';
         $r = $s->req(PUT => '/shm/v1/admin/promo', %A, json => { template_id => 'nope' });
