@@ -76,13 +76,20 @@ char *obj_format_time_diff(int64_t target, int64_t now)
     return buf_detach(&out, NULL);
 }
 
+/* SHM accepts only "date time" with seconds (D-D-D D:D:D). */
+static bool full_date(const char *s)
+{
+    const char *sp = strchr(s, ' ');
+    return sp && strchr(sp, ':') && strchr(strchr(sp, ':') + 1, ':');
+}
+
 int obj_misc_format_time_diff(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                               struct tpl_value *out, struct err *e)
 {
     UNUSED(o), UNUSED(r), UNUSED(e);
     char *s = obj_arg_str(a, 0, NULL);
     int64_t t;
-    if (!s || time_parse_local(s, &t) != 0) {
+    if (!s || !full_date(s) || time_parse_local(s, &t) != 0) {
         free(s);
         *out = tpl_cstr("");
         return 0;

@@ -117,7 +117,9 @@ static const struct vec time_diff_vectors[] = {
     { "{{ misc.format_time_diff('2017-01-01 00:00:59') }}", "менее минуты" },
     { "{{ misc.format_time_diff('2016-12-31 23:00:00') }}", "1 час" },
     { "{{ misc.format_time_diff('2016-11-30 00:00:00') }}", "1 месяц, 2 дня" },
-    { "[{{ misc.format_time_diff('soon') }}][{{ misc.format_time_diff() }}]", "[][]" },
+    { "[{{ misc.format_time_diff('soon') }}][{{ misc.format_time_diff() }}]"
+      "[{{ misc.format_time_diff('2017-01-02') }}][{{ misc.format_time_diff('2017-01-02 10:00') }}]",
+      "[][][][]" },
 };
 
 static void test_format_time_diff(void **state)
