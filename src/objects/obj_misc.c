@@ -838,7 +838,7 @@ static const struct obj_method misc_methods[] = {
     { "add_date_time", m_add_date_time },
     { "sum_period", m_sum_period },
     { "random_base64url", m_random_b64url },
-    { "get_random_value", m_random_b64url },
+    { "get_random_value", obj_misc_get_random_value },
     { "sha256", m_sha256 },
     { "sha512", m_sha512 },
     { "hmac_sha256", m_hmac_sha256 },

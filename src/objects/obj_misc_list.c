@@ -6,13 +6,14 @@
  * as byte strings; a missing key sorts as "". The sort is stable (equal
  * items keep their order) and elements that are not hashes keep their
  * place relative to each other at the end. Without keys the list is
- * returned as is.
+ * returned as is. Also misc.get_random_value(list), a random element.
  */
 #include "objects_int.h"
 
 #include "../util/buf.h"
 
 #include <math.h>
+#include <sodium.h>
 
 #define SORT_KEYS_MAX 8
 
@@ -119,5 +120,19 @@ int obj_misc_sort_by_keys(struct obj *o, struct render_ctx *r, const struct tpl_
     free(items);
     for (size_t k = 0; k < nkeys; k++)
         free(names[k]);
+    return 0;
+}
+
+/* misc.get_random_value(list): a random element of a list (SHM); any other value as is. */
+int obj_misc_get_random_value(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                              struct tpl_value *out, struct err *e)
+{
+    UNUSED(o), UNUSED(r), UNUSED(e);
+    const struct tpl_value *v = tpl_args_at(a, 0);
+    if (v && v->type == TPL_LIST && tpl_list_len(v))
+        v = tpl_list_at(v, randombytes_uniform((uint32_t)tpl_list_len(v)));
+    else if (v && v->type == TPL_LIST)
+        v = NULL;
+    *out = v ? tpl_value_ref(v) : tpl_undef();
     return 0;
 }

@@ -154,6 +154,8 @@ int obj_misc_encrypt_aes256_gcm_base64(struct obj *o, struct render_ctx *r,
                                        struct err *e); /* obj_crypto.c */
 int obj_misc_sort_by_keys(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                           struct tpl_value *out, struct err *e); /* obj_misc_list.c */
+int obj_misc_get_random_value(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                              struct tpl_value *out, struct err *e); /* obj_misc_list.c */
 int obj_misc_qrencode(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                       struct tpl_value *out, struct err *e); /* obj_misc_qr.c */
 int obj_misc_ip_rate_limit(struct obj *o, struct render_ctx *r, const struct tpl_args *a,

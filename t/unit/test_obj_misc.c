@@ -189,12 +189,25 @@ static const struct vec list_vectors[] = {
     { "{{ FOR x IN misc.sort_by_keys([3, {k => 2}, 1], 'k') }}{{ x.k || x }},{{ END }}",
       "2,3,1," },
     { "[{{ misc.sort_by_keys('x', 'k') }}]", "[]" },
+    { "{{ v = misc.get_random_value(['a', 'b', 'c']) }}{{ ['a', 'b', 'c'].grep('^' _ v _ '$').size }}|"
+      "{{ misc.get_random_value(['only']) }}|{{ misc.get_random_value('x') }}|"
+      "[{{ misc.get_random_value([]) }}]",
+      "1|only|x|[]" },
 };
 
 static void test_sort_by_keys(void **state)
 {
     struct db *db = DB(state);
     run_vectors(db, list_vectors, ARRAY_SIZE(list_vectors));
+    /* every element is drawn (missing one of three in 90 draws: p < 10^-15) */
+    struct err e = { 0 };
+    int rc;
+    char *got = render_ip(db, NULL, "{{ FOR i IN [1..90] }}{{ misc.get_random_value(['a', 'b', 'c']) }}{{ END }}",
+                          &rc, &e);
+    assert_int_equal(rc, 0);
+    assert_int_equal(strlen(got), 90);
+    assert_true(strchr(got, 'a') && strchr(got, 'b') && strchr(got, 'c'));
+    free(got);
 }
 
 static const struct vec qr_vectors[] = {
