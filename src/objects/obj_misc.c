@@ -225,7 +225,7 @@ static char *html_escape(const char *s)
         case '<': buf_puts(&b, "&lt;"); break;
         case '>': buf_puts(&b, "&gt;"); break;
         case '"': buf_puts(&b, "&quot;"); break;
-        case '\'': buf_puts(&b, "&#x27;"); break;
+        case '\'': buf_puts(&b, "&#39;"); break;
         case '/': buf_puts(&b, "&#x2F;"); break;
         default: buf_putc(&b, *s);
         }

@@ -278,6 +278,10 @@ static const struct vec helper_vectors[] = {
     { "{{ dump({ b => [1, 'x'], a => undef_thing }) }}",
       "{\n  \"a\": null,\n  \"b\": [\n    1,\n    \"x\"\n  ]\n}" },
     { "{{ dump(undef_thing) }}|{{ dump('s') }}|{{ dump(5) }}", "undef|\"s\"|5" },
+    /* SHM's html_escape: ' is &#39; */
+    { "{{ misc.html_escape(\"<a href='/x'>&\\\"</a>\") }}",
+      "&lt;a href=&#39;&#x2F;x&#39;&gt;&amp;&quot;&lt;&#x2F;a&gt;" },
+    { "{{ misc.html_unescape('&lt;&#39;&#x27;&#x2F;&gt;') }}", "<''/>" },
     { "{{ toJson([isNull, null, isNotNull, isEmpty, isNotEmpty, true, false]) }}",
       "[{\"-op\":\"isnull\"},{\"-op\":\"isnull\"},{\"-op\":\"notnull\"},"
       "{\"-op\":\"empty\"},{\"-op\":\"notempty\"},{\"-op\":\"true\"},{\"-op\":\"false\"}]" },
