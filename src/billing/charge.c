@@ -94,10 +94,10 @@ static int bonus_history_add(struct db *db, const struct wd *w, int64_t amount, 
     char comment[64];
     snprintf(comment, sizeof(comment), "{\"withdraw_id\":%lld}", (long long)w->withdraw_id);
     struct db_value p[] = { DB_INT(w->user_id), DB_INT(now), DB_INT(amount), DB_TEXT(comment) };
-    return db_query_int(db,
-                        "INSERT INTO bonus_history (user_id, date, bonus, comment) "
-                        "VALUES ($1, $2, $3, $4) RETURNING id",
-                        p, 4, id, e);
+    return db_insert(db,
+                     "INSERT INTO bonus_history (user_id, date, bonus, comment) "
+                     "VALUES ($1, $2, $3, $4)",
+                     "id", p, 4, id, e);
 }
 
 /* charge_apply for user u, read in this transaction (the row lock is already held). */

@@ -183,11 +183,11 @@ static int us_insert(struct db *db, struct usvc *us, struct err *e)
         DB_INT(us->created), DB_TEXT(us->status_before), DB_TEXT(us->status), DB_INT(us->next),
         null_if_zero(us->parent), DB_TEXT(settings),
     };
-    int rc = db_query_int(db,
-                          "INSERT INTO user_services (user_id, service_id, auto_bill, created, "
-                          "status_before, status, next, parent, settings) VALUES ($1, $2, $3, "
-                          "$4, $5, $6, $7, $8, $9) RETURNING user_service_id",
-                          p, (int)ARRAY_SIZE(p), &us->user_service_id, e);
+    int rc = db_insert(db,
+                       "INSERT INTO user_services (user_id, service_id, auto_bill, created, "
+                       "status_before, status, next, parent, settings) VALUES ($1, $2, $3, $4, "
+                       "$5, $6, $7, $8, $9)",
+                       "user_service_id", p, (int)ARRAY_SIZE(p), &us->user_service_id, e);
     free(settings);
     return rc;
 }

@@ -314,12 +314,12 @@ int withdraw_insert(struct db *db, struct wd *w, struct err *e)
         DB_INT(w->months), DB_INT(w->total), DB_INT(w->service_id), DB_TEXT(qnt),
         DB_INT(w->user_service_id),
     };
-    return db_query_int(db,
-                        "INSERT INTO withdraw_history (user_id, create_date, withdraw_date, "
-                        "end_date, cost, discount, bonus, months, total, service_id, qnt, "
-                        "user_service_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-                        "$11, $12) RETURNING withdraw_id",
-                        p, (int)ARRAY_SIZE(p), &w->withdraw_id, e);
+    return db_insert(db,
+                     "INSERT INTO withdraw_history (user_id, create_date, withdraw_date, "
+                     "end_date, cost, discount, bonus, months, total, service_id, qnt, "
+                     "user_service_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+                     "$12)",
+                     "withdraw_id", p, (int)ARRAY_SIZE(p), &w->withdraw_id, e);
 }
 
 int withdraw_update(struct db *db, const struct wd *w, struct err *e)

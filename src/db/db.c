@@ -107,6 +107,21 @@ int db_query_int(struct db *db, const char *sql, const struct db_value *params, 
     return rc;
 }
 
+int db_insert(struct db *db, const char *sql, const char *key, const struct db_value *params,
+              int nparams, int64_t *id, struct err *e)
+{
+    if (db->engine == DB_SQLITE) {
+        int rc = db_sqlite_query(db, sql, params, nparams, NULL, e);
+        if (rc == 0)
+            *id = db_sqlite_last_id(db);
+        return rc;
+    }
+    char *full = xasprintf("%s RETURNING %s", sql, key);
+    int rc = db_query_int(db, full, params, nparams, id, e);
+    free(full);
+    return rc;
+}
+
 int db_exec_script(struct db *db, const char *sql, struct err *e)
 {
     if (db->engine == DB_SQLITE)

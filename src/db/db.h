@@ -76,6 +76,15 @@ int db_exec(struct db *db, const char *sql, const struct db_value *params, int n
  */
 int db_query_int(struct db *db, const char *sql, const struct db_value *params, int nparams,
                  int64_t *out, struct err *e);
+/*
+ * Runs a one-row INSERT (sql without RETURNING) into a table whose integer primary
+ * key is the column key (an identifier from code) and writes the new key to *id.
+ * SQLite reads it back with sqlite3_last_insert_rowid (the key must be the table's
+ * INTEGER PRIMARY KEY: a RETURNING clause costs SQLite about as much again as the
+ * insert itself); PostgreSQL runs sql with " RETURNING key" appended.
+ */
+int db_insert(struct db *db, const char *sql, const char *key, const struct db_value *params,
+              int nparams, int64_t *id, struct err *e);
 /* Runs a script of several ';'-separated statements without parameters (migrations). */
 int db_exec_script(struct db *db, const char *sql, struct err *e);
 

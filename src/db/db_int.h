@@ -95,6 +95,7 @@ void db_sqlite_close(struct db *db);
 int db_sqlite_query(struct db *db, const char *sql, const struct db_value *params, int nparams,
                     struct db_result **out, struct err *e);
 int db_sqlite_script(struct db *db, const char *sql, struct err *e);
+int64_t db_sqlite_last_id(struct db *db);
 /*
  * The in-process writer queue of a SQLite file: write transactions of one
  * process take turns on a mutex (waiting at most the busy timeout) before

@@ -372,6 +372,11 @@ int db_sqlite_query(struct db *db, const char *sql, const struct db_value *param
     return 0;
 }
 
+int64_t db_sqlite_last_id(struct db *db)
+{
+    return sqlite3_last_insert_rowid(db->lite);
+}
+
 int db_sqlite_script(struct db *db, const char *sql, struct err *e)
 {
     char *msg = NULL;

@@ -112,17 +112,16 @@ int spool_add_prepared(struct db *db, const struct spool_new *t, const struct sp
                             DB_TEXT(pe->text), DB_INT(t->prio ? t->prio : 100), DB_TEXT(status),
                             DB_INT(now), wait ? DB_INT(now) : DB_NULL, DB_INT(delayed),
                             DB_TEXT(st), DB_TEXT(token) };
-    struct db_result *res = NULL;
-    int rc = db_query(db,
-                      "INSERT INTO spool (user_id, user_service_id, event, prio, status, created,"
-                      " executed, delayed, settings, token) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-                      " $8, $9, $10) RETURNING id",
-                      p, 10, &res, e);
+    int64_t new_id = 0;
+    int rc = db_insert(db,
+                       "INSERT INTO spool (user_id, user_service_id, event, prio, status, created,"
+                       " executed, delayed, settings, token) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+                       " $8, $9, $10)",
+                       "id", p, 10, &new_id, e);
     if (rc == 0 && id)
-        *id = db_result_int(res, 0, 0);
+        *id = new_id;
     if (rc == 0)
         tls_added = true;
-    db_result_free(res);
     free(st);
     json_decref(settings);
     return rc;

@@ -466,6 +466,29 @@ static void test_query_int(void **state)
     assert_int_equal(v, 77);
 }
 
+/* db_insert returns the generated key of each row (SQLite: last rowid; PostgreSQL: RETURNING). */
+static void test_insert_id(void **state)
+{
+    struct err e = { 0 };
+    struct db *db = db_of(state);
+    const char *sql = "INSERT INTO spool (user_id, event, created) VALUES ($1, $2, $3)";
+    int64_t a = 0, b = 0, bad = -5;
+    struct db_value p[] = { DB_INT(1), DB_TEXT("{\"name\":\"T\"}"), DB_INT(0) };
+    OK(db_insert(db, sql, "id", p, 3, &a, &e));
+    OK(db_insert(db, sql, "id", p, 3, &b, &e));
+    assert_true(a > 0);
+    assert_int_equal(b, a + 1);
+    assert_int_equal(q_int(db, "SELECT max(id) FROM spool", NULL, 0), b);
+    struct db_value k[] = { DB_INT(a) };
+    assert_int_equal(q_int(db, "SELECT count(*) FROM spool WHERE id = $1 AND event IS NOT NULL",
+                           k, 1), 1);
+    /* a failing insert (NOT NULL) is an error and leaves *id alone */
+    struct db_value nul[] = { DB_INT(1), DB_NULL, DB_INT(0) };
+    FAILS(ERR_INVALID, db_insert(db, sql, "id", nul, 3, &bad, &e));
+    assert_int_equal(bad, -5);
+    OK(db_exec(db, "DELETE FROM spool WHERE id >= $1", k, 1, NULL, &e));
+}
+
 /*
  * Repeated statements are cached per connection (SQLite: prepared statements; PostgreSQL:
  * prepared from the second run on): results stay right across many runs, more distinct
@@ -1123,6 +1146,7 @@ static const struct case_def cases[] = {
     { "constraints", test_constraints, false },
     { "transactions", test_transactions, false },
     { "query_int", test_query_int, false },
+    { "insert_id", test_insert_id, false },
     { "statement_cache", test_statement_cache, false },
     { "concurrent_writers", test_concurrent_writers, false },
     { "bootstrap_admin", test_bootstrap_admin, false },
