@@ -52,8 +52,12 @@ static int m_passgen(struct obj *o, struct render_ctx *r, const struct tpl_args 
     obj_arg_int(a, 0, "len", &n);
     if (n < 1 || n > PASSGEN_MAX)
         n = 10;
+    /* SHM's alphabet: no 0/O, 1/l/I or other look-alikes */
+    static const char alpha[] = "ertpadfhkzxcbnmERTPADFHKZXCBNM123456789";
     char pw[PASSGEN_MAX + 1];
-    random_alnum(pw, (size_t)n + 1);
+    for (int64_t i = 0; i < n; i++)
+        pw[i] = alpha[randombytes_uniform(sizeof(alpha) - 1)];
+    pw[n] = '\0';
     *out = tpl_cstr(pw);
     return 0;
 }

@@ -199,9 +199,16 @@ static void test_sort_by_keys(void **state)
 {
     struct db *db = DB(state);
     run_vectors(db, list_vectors, ARRAY_SIZE(list_vectors));
-    /* every element is drawn (missing one of three in 90 draws: p < 10^-15) */
     struct err e = { 0 };
     int rc;
+    /* misc.passgen: SHM's alphabet only */
+    char *pw = render_ip(db, NULL, "{{ misc.passgen(200) }}|{{ misc.passgen.length }}|{{ misc.passgen(3).length }}",
+                         &rc, &e);
+    assert_int_equal(rc, 0);
+    assert_int_equal(strspn(pw, "ertpadfhkzxcbnmERTPADFHKZXCBNM123456789"), 200);
+    assert_string_equal(pw + 200, "|10|3");
+    free(pw);
+    /* every element is drawn (missing one of three in 90 draws: p < 10^-15) */
     char *got = render_ip(db, NULL, "{{ FOR i IN [1..90] }}{{ misc.get_random_value(['a', 'b', 'c']) }}{{ END }}",
                           &rc, &e);
     assert_int_equal(rc, 0);
