@@ -126,13 +126,35 @@ static int m_string_to_utime(struct obj *o, struct render_ctx *r, const struct t
     return 0;
 }
 
+/* utime_to_string(t[, format]): local time t (now when 0 or absent), strftime format as SHM. */
 static int m_utime_to_string(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                              struct tpl_value *out, struct err *e)
 {
-    UNUSED(o), UNUSED(r), UNUSED(e);
-    int64_t t = time_now();
+    UNUSED(o), UNUSED(r);
+    int64_t t = 0;
     obj_arg_int(a, 0, NULL, &t);
-    return put_date(out, t);
+    if (!t)
+        t = time_now();
+    char *fmt = obj_arg_str(a, 1, NULL);
+    if (!fmt || !*fmt) {
+        free(fmt);
+        return put_date(out, t);
+    }
+    char s[256];
+    struct tm tm;
+    time_t tt = (time_t)t;
+    size_t n = 0;
+    /* a template's format is safe here: strftime reads no variable arguments */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    if (strlen(fmt) <= 64 && localtime_r(&tt, &tm))
+        n = strftime(s, sizeof(s), fmt, &tm);
+#pragma GCC diagnostic pop
+    free(fmt);
+    if (!n)
+        return err_set(e, ERR_INVALID, "misc.utime_to_string: bad format or time");
+    *out = tpl_str(s, n);
+    return 0;
 }
 
 static int m_parse_date(struct obj *o, struct render_ctx *r, const struct tpl_args *a,

@@ -100,6 +100,9 @@ static void run_vectors(struct db *db, const struct vec *v, size_t n)
 
 /* Now is 2017-01-01 00:00:00 UTC. */
 static const struct vec time_diff_vectors[] = {
+    { "{{ misc.utime_to_string(1485907190) }}|{{ misc.utime_to_string(1485907190, '%d.%m.%Y') }}|"
+      "{{ misc.utime_to_string }}|{{ misc.utime_to_string(0, '%H:%M') }}",
+      "2017-01-31 23:59:50|31.01.2017|2017-01-01 00:00:00|00:00" },
     { "{{ misc.format_time_diff('2017-01-02 00:00:00') }}", "1 день" },
     { "{{ misc.format_time_diff('2017-01-03 00:00:00') }}", "2 дня" },
     { "{{ misc.format_time_diff('2017-01-06 00:00:00') }}", "5 дней" },
