@@ -10,6 +10,7 @@
 #include "api.h"
 #include "resource.h"
 #include "../billing/charge.h"
+#include "../billing/order.h"
 #include "../billing/pricelist.h"
 #include "../billing/renew.h"
 #include "../billing/usvc.h"
@@ -407,51 +408,19 @@ static int order_overrides(struct api_ctx *c, struct usvc_order *o)
 /* An existing us for the de-duplication options (§9 step 2), or 0. */
 static int find_existing(struct api_ctx *c, int64_t service_id, int64_t *usi)
 {
-    struct sqlb q;
-    const char *cat = args_str(c->args, "check_category");
-    bool exists = args_true(c->args, "check_exists");
-    bool unpaid = args_true(c->args, "check_exists_unpaid");
-    *usi = 0;
-    if (!exists && !unpaid && !(cat && *cat))
-        return 0;
-    sqlb_init(&q);
-    sqlb_add(&q, "SELECT u.user_service_id FROM user_services u JOIN services s "
-                 "ON s.service_id = u.service_id WHERE u.user_id = ");
-    sqlb_int(&q, c->user_id);
-    sqlb_add(&q, " AND u.status <> 'REMOVED'");
-    if (cat && *cat) {
-        sqlb_add(&q, " AND s.category %s ", db_sql_ilike(c->db));
-        sqlb_text(&q, cat);
-    } else {
-        sqlb_add(&q, " AND u.parent IS NULL AND u.service_id = ");
-        sqlb_int(&q, service_id);
-        if (unpaid)
-            sqlb_add(&q, " AND u.status = 'NOT PAID'");
-    }
-    sqlb_add(&q, " ORDER BY u.user_service_id LIMIT 1");
-    int rc = db_query_int(c->db, q.sql.data, q.params, q.n, usi, &c->err);
-    sqlb_free(&q);
-    if (rc == ERR_NOT_FOUND)
-        err_clear(&c->err);
-    return rc == ERR_NOT_FOUND ? 0 : rc;
+    struct order_dedup d = { .exists = args_true(c->args, "check_exists"),
+                             .unpaid = args_true(c->args, "check_exists_unpaid"),
+                             .category = args_str(c->args, "check_category") };
+    return order_find_existing(c->db, c->user_id, service_id, &d, usi, &c->err);
 }
 
 static int order(struct api_ctx *c, bool admin)
 {
     struct usvc_order o = { .auto_bill = -1 };
-    struct bill_service s;
     int64_t usi = 0;
-    bool ok = true;
     if (args_i64(c->args, "service_id", &o.service_id) || o.service_id <= 0)
         return api_fail(c, 400, "Field service_id: expected a positive integer");
-    int rc = bill_service_load(c->db, o.service_id, &s, &c->err);
-    if (rc == ERR_NOT_FOUND || (rc == 0 && s.deleted))
-        rc = api_fail(c, 404, "Service not found");
-    if (rc == 0)
-        bill_service_free(&s);
-    if (rc == 0 && !admin && (rc = pricelist_orderable(c->db, c->user_id, o.service_id, &ok,
-                                                       &c->err)) == 0 && !ok)
-        rc = api_fail(c, 403, "The service is prohibited for registration");
+    int rc = order_check(c->db, c->user_id, o.service_id, !admin, &c->err);
     if (rc)
         return rc;
     if (!admin)

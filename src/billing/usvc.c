@@ -394,23 +394,32 @@ static int set_status(struct bctx *b, struct usvc *us, const char *status, const
     return rc;
 }
 
+/*
+ * Sets status (§10.4) and, when it really changed (not from ERROR, not for
+ * PROLONGATE), queues the CHANGED commands with {status: {before, after}}
+ * (§10.3 step 3). event may be NULL (us.status(STATUS) in a template).
+ */
+static int set_status_changed(struct bctx *b, struct usvc *us, const char *status,
+                              const char *event, int depth)
+{
+    char old[16];
+    bool changed = false;
+    snprintf(old, sizeof(old), "%s", us->status);
+    int rc = set_status(b, us, status, event, depth, &changed);
+    if (rc || !changed || eq(old, "ERROR") || eq(event, USVC_PROLONGATE))
+        return rc;
+    json_t *extra = json_pack("{s:{s:s,s:s}}", "status", "before", us->status_before, "after",
+                              status);
+    rc = queue_event(b, us, USVC_CHANGED, extra, NULL);
+    json_decref(extra);
+    return rc;
+}
+
 /* set_status_by_event (§10.3 step 3). */
 static int set_status_by_event(struct bctx *b, struct usvc *us, const char *event, int depth)
 {
     const char *target = usvc_event_target(event);
-    char old[16];
-    bool changed = false;
-    if (!target)
-        return 0;
-    snprintf(old, sizeof(old), "%s", us->status);
-    int rc = set_status(b, us, target, event, depth, &changed);
-    if (rc || !changed || eq(old, "ERROR") || eq(event, USVC_PROLONGATE))
-        return rc;
-    json_t *extra = json_pack("{s:{s:s,s:s}}", "status", "before", us->status_before, "after",
-                              target);
-    rc = queue_event(b, us, USVC_CHANGED, extra, NULL);
-    json_decref(extra);
-    return rc;
+    return target ? set_status_changed(b, us, target, event, depth) : 0;
 }
 
 static int child_in_progress(struct bctx *b, int64_t usi, bool *yes)
@@ -425,6 +434,23 @@ static int child_in_progress(struct bctx *b, int64_t usi, bool *yes)
     return rc;
 }
 
+/*
+ * Queues cmds, the commands of event (§10.3 step 2): PROLONGATE only records
+ * status_before; otherwise the us goes to PROGRESS when progress is set.
+ */
+static int run_commands(struct bctx *b, struct usvc *us, const char *event, const json_t *cmds,
+                        bool progress, int depth)
+{
+    int rc = 0;
+    if (eq(event, USVC_PROLONGATE)) {
+        snprintf(us->status_before, sizeof(us->status_before), "%s", us->status);
+        rc = us_store(b->db, us, b->e);
+    } else if (progress) {
+        rc = set_status(b, us, "PROGRESS", event, depth, NULL);
+    }
+    return rc ? rc : spool_all(b, us, cmds, NULL);
+}
+
 /* us.event(event) (§10.3); has_children false: children_ids found none just now. */
 static int us_event(struct bctx *b, struct usvc *us, const char *event, int depth,
                     bool has_children)
@@ -436,18 +462,10 @@ static int us_event(struct bctx *b, struct usvc *us, const char *event, int dept
         return rc ? rc : set_status(b, us, "PROGRESS", event, depth, NULL);
     if ((rc = commands_of(b, us, event, &cmds)))
         return rc;
-    if (usvc_event_allowed(us->status, event) && json_array_size(cmds) > 0) {
-        if (!eq(event, USVC_PROLONGATE)) {
-            rc = set_status(b, us, "PROGRESS", event, depth, NULL);
-        } else {
-            snprintf(us->status_before, sizeof(us->status_before), "%s", us->status);
-            rc = us_store(b->db, us, b->e);
-        }
-        if (rc == 0)
-            rc = spool_all(b, us, cmds, NULL);
-    } else {
+    if (usvc_event_allowed(us->status, event) && json_array_size(cmds) > 0)
+        rc = run_commands(b, us, event, cmds, true, depth);
+    else
         rc = set_status_by_event(b, us, event, depth);
-    }
     json_decref(cmds);
     return rc;
 }
@@ -477,7 +495,7 @@ static int child_status_updated(struct bctx *b, int64_t parent, const char *stat
 {
     struct usvc p;
     bool settled = false, queued = false;
-    if (depth > MAX_DEPTH)
+    if (depth > MAX_DEPTH || !event) /* a template's us.status(X) names no event */
         return 0;
     int rc = usvc_load(b->db, parent, &p, b->e);
     if (rc)
@@ -1063,6 +1081,49 @@ static int usvc_update_admin_impl(struct db *db, int64_t usi, const json_t *args
     return rc;
 }
 
+static int usvc_set_status_impl(struct db *db, int64_t usi, const char *status, struct err *e)
+{
+    struct bctx b;
+    struct usvc us;
+    json_t *v = json_string(status ? status : "");
+    int rc = model_check_value(model_field(&usvc_model, "status"), v, e);
+    json_decref(v);
+    if (rc || !status || !*status)
+        return rc ? rc : err_set_status(e, ERR_INVALID, 400, "Field status: required");
+    bctx_init(&b, db, e);
+    if ((rc = usvc_load(db, usi, &us, e)))
+        return rc;
+    rc = set_status_changed(&b, &us, status, NULL, 0);
+    usvc_free(&us);
+    return rc;
+}
+
+static int usvc_make_commands_impl(struct db *db, int64_t usi, const char *event, int *queued,
+                                   struct err *e)
+{
+    struct bctx b;
+    struct usvc us;
+    json_t *cmds = NULL;
+    char ev[32];
+    size_t i = 0;
+    for (; event && event[i] && i + 1 < sizeof(ev); i++)
+        ev[i] = (char)toupper((unsigned char)event[i]);
+    ev[i] = 0;
+    *queued = 0;
+    if (!*ev)
+        return err_set_status(e, ERR_INVALID, 400, "make_commands_by_event: event required");
+    bctx_init(&b, db, e);
+    int rc = usvc_load(db, usi, &us, e);
+    if (rc == 0 && usvc_event_allowed(us.status, ev) && (rc = commands_of(&b, &us, ev, &cmds)) == 0 &&
+        json_array_size(cmds) > 0) {
+        rc = run_commands(&b, &us, ev, cmds, usvc_event_target(ev) != NULL, 0);
+        *queued = rc ? 0 : (int)json_array_size(cmds);
+    }
+    json_decref(cmds);
+    usvc_free(&us); /* usvc_load zeroes it first */
+    return rc;
+}
+
 static int usvc_withdraw_edit_impl(struct db *db, int64_t user_id, int64_t wd_id,
                                    const struct wd_edit *ed, struct err *e)
 {
@@ -1338,4 +1399,15 @@ int usvc_add_period_by_money(struct db *db, int64_t usi, int64_t amount, bool *a
 int usvc_recalc(struct db *db, int64_t usi, bool *recalculated, struct err *e)
 {
     return finish_call(usvc_recalc_impl(db, usi, recalculated, e), e);
+}
+
+int usvc_set_status(struct db *db, int64_t usi, const char *status, struct err *e)
+{
+    return finish_call(usvc_set_status_impl(db, usi, status, e), e);
+}
+
+int usvc_make_commands(struct db *db, int64_t usi, const char *event, int *queued,
+                       struct err *e)
+{
+    return finish_call(usvc_make_commands_impl(db, usi, event, queued, e), e);
 }

@@ -98,6 +98,26 @@ int usvc_block_force(struct db *db, int64_t usi, int auto_bill, struct err *e);
 int usvc_activate_force(struct db *db, int64_t usi, struct err *e);
 /* set_status_manual (§10.6): only ACTIVE or BLOCK (else 400); no events, no billing. */
 int usvc_set_status_manual(struct db *db, int64_t usi, const char *status, struct err *e);
+/*
+ * us.status(STATUS) in a template (templates.md §7.2): sets the status as
+ * §10.4 does (nothing when it equals the current one or the us is REMOVED;
+ * the parent is notified) and, when it really changed and the old status
+ * was not ERROR, queues the CHANGED commands of the category with settings
+ * {status: {before, after}} (§10.3 step 3). ERR_INVALID (400) for a status
+ * not in §10.1.
+ */
+int usvc_set_status(struct db *db, int64_t usi, const char *status, struct err *e);
+/*
+ * make_commands_by_event(event) (templates.md §7.2; SHM's
+ * make_commands_by_event): when event (upper-cased) is allowed in the
+ * current status (§10.2) and has commands for the category, the us goes to
+ * PROGRESS (PROLONGATE only records status_before; CHANGED and other events
+ * without a target status keep it) and one spool task per command is
+ * queued. *queued receives the number of tasks (0: not allowed or no
+ * commands, nothing changed). ERR_INVALID for an empty event.
+ */
+int usvc_make_commands(struct db *db, int64_t usi, const char *event, int *queued,
+                       struct err *e);
 /* The spool finished a task of event for usi successfully (§10.5): the target status is set. */
 int usvc_task_done(struct db *db, int64_t usi, const char *event, struct err *e);
 /*

@@ -20,6 +20,17 @@ bool obj_may_see(const struct render_ctx *r, int64_t user_id)
     return r->admin || (user_id && user_id == r->user_id);
 }
 
+bool obj_privileged(const struct render_ctx *r)
+{
+    return r->admin || r->task;
+}
+
+int obj_refuse(struct err *e, const char *member, bool task_too)
+{
+    return err_set_status(e, ERR_DENIED, 403, "%s: permission denied (%s)", member,
+                          task_too ? "admin or task only" : "admin only");
+}
+
 static obj_method_fn find_method(const struct obj_kind *k, const char *name)
 {
     for (const struct obj_method *m = k->methods; m && m->name; m++)

@@ -1,14 +1,19 @@
 /*
  * obj_us.c — `us` / `us(usi)`, the user service (templates.md §7.2): its
  * columns and settings, name and category, the catalogue service, the
- * current withdraw, the service tree, the bound server, flags, and the
- * writing members gen_store_pass (a password kept in settings.password),
- * set_settings (deep merge) and make_custom_event (a spool task).
+ * current withdraw, the service tree, the bound server, flags
+ * (parent_has_expired, last_event, cur_event), and the writing members
+ * gen_store_pass (a password kept in settings.password), set_settings (deep
+ * merge) and make_custom_event (a spool task). The other writing members
+ * (billing operations, status, set, create, …) are in obj_us_write.c.
+ *
+ * Without a bound service `us` is an unbound object of the current user:
+ * it has no columns (`us.id` is undefined) but `us.create(...)` works.
  *
  * A user service is visible when it belongs to the current user, or to
  * anyone in an admin render (D11); otherwise `us(N)` is undefined.
  */
-#include "objects_int.h"
+#include "obj_us_int.h"
 
 #include "../billing/pricelist.h"
 #include "../billing/usvc.h"
@@ -23,7 +28,7 @@
 #define GEN_PASS_DEFAULT 10
 #define GEN_PASS_MAX 128
 
-static json_t *us_load(struct render_ctx *r, const struct obj *o)
+json_t *obj_us_load(struct render_ctx *r, const struct obj *o)
 {
     json_t *row = obj_row(r, &usvc_model, US_SQL, o->id);
     if (!row)
@@ -41,7 +46,7 @@ static json_t *us_load(struct render_ctx *r, const struct obj *o)
 struct tpl_value obj_us_value(struct render_ctx *r, int64_t usi)
 {
     struct obj probe = { .kind = &obj_us_kind, .id = usi };
-    json_t *row = usi > 0 ? us_load(r, &probe) : NULL;
+    json_t *row = usi > 0 ? obj_us_load(r, &probe) : NULL;
     if (!row)
         return tpl_undef();
     int64_t uid = json_integer_value(json_object_get(row, "user_id"));
@@ -50,9 +55,9 @@ struct tpl_value obj_us_value(struct render_ctx *r, int64_t usi)
 }
 
 /* The integer column col of the us row (0 when absent or NULL). */
-static int64_t us_int(struct render_ctx *r, const struct obj *o, const char *col)
+int64_t obj_us_int(struct render_ctx *r, const struct obj *o, const char *col)
 {
-    json_t *row = us_load(r, o);
+    json_t *row = obj_us_load(r, o);
     int64_t v = json_integer_value(json_object_get(row, col));
     json_decref(row);
     return v;
@@ -65,8 +70,10 @@ static int m_id(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
     int64_t id;
     if (obj_arg_int(a, 0, NULL, &id))
         *out = obj_us_value(r, id);
-    else
+    else if (o->id)
         *out = tpl_int(o->id);
+    else
+        return TPL_DECLINED;
     return 0;
 }
 
@@ -74,7 +81,7 @@ static int m_id(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
 static int service_col(struct obj *o, struct render_ctx *r, const char *col,
                        struct tpl_value *out)
 {
-    json_t *row = us_load(r, o);
+    json_t *row = obj_us_load(r, o);
     if (!row)
         return TPL_DECLINED;
     struct db_result *res = NULL;
@@ -119,7 +126,7 @@ static int m_service(struct obj *o, struct render_ctx *r, const struct tpl_args 
 {
     UNUSED(a);
     UNUSED(e);
-    int64_t sid = us_int(r, o, "service_id");
+    int64_t sid = obj_us_int(r, o, "service_id");
     *out = sid ? obj_new(&obj_service_kind, sid, o->user_id, NULL) : tpl_undef();
     return 0;
 }
@@ -129,7 +136,7 @@ static int m_withdraw(struct obj *o, struct render_ctx *r, const struct tpl_args
 {
     UNUSED(a);
     UNUSED(e);
-    int64_t wid = us_int(r, o, "withdraw_id");
+    int64_t wid = obj_us_int(r, o, "withdraw_id");
     *out = wid ? obj_new(&obj_wd_kind, wid, o->user_id, NULL) : tpl_undef();
     return 0;
 }
@@ -139,7 +146,7 @@ static int m_parent(struct obj *o, struct render_ctx *r, const struct tpl_args *
 {
     UNUSED(a);
     UNUSED(e);
-    *out = obj_us_value(r, us_int(r, o, "parent"));
+    *out = obj_us_value(r, obj_us_int(r, o, "parent"));
     return 0;
 }
 
@@ -150,7 +157,7 @@ static int m_top_parent(struct obj *o, struct render_ctx *r, const struct tpl_ar
     UNUSED(e);
     struct obj cur = *o;
     for (int depth = 0; depth < 64; depth++) {
-        int64_t p = us_int(r, &cur, "parent");
+        int64_t p = obj_us_int(r, &cur, "parent");
         if (!p)
             break;
         cur.id = p;
@@ -185,7 +192,7 @@ static int m_children(struct obj *o, struct render_ctx *r, const struct tpl_args
 {
     UNUSED(a);
     UNUSED(e);
-    if (!us_int(r, o, "user_id"))
+    if (!obj_us_int(r, o, "user_id"))
         return TPL_DECLINED;
     *out = children_list(o, r, NULL);
     return 0;
@@ -196,7 +203,7 @@ static int m_has_children(struct obj *o, struct render_ctx *r, const struct tpl_
 {
     UNUSED(a);
     UNUSED(e);
-    if (!us_int(r, o, "user_id"))
+    if (!obj_us_int(r, o, "user_id"))
         return TPL_DECLINED;
     struct tpl_value l = children_list(o, r, NULL);
     *out = tpl_int(tpl_list_len(&l) > 0);
@@ -209,7 +216,7 @@ static int m_child_by_category(struct obj *o, struct render_ctx *r, const struct
 {
     UNUSED(e);
     char *cat = obj_arg_str(a, 0, "category");
-    if (!cat || !us_int(r, o, "user_id")) {
+    if (!cat || !obj_us_int(r, o, "user_id")) {
         free(cat);
         return TPL_DECLINED;
     }
@@ -226,7 +233,7 @@ static int m_server(struct obj *o, struct render_ctx *r, const struct tpl_args *
 {
     UNUSED(a);
     UNUSED(e);
-    json_t *row = us_load(r, o);
+    json_t *row = obj_us_load(r, o);
     json_t *sid = json_object_get(json_object_get(row, "settings"), "server_id");
     int64_t id = json_is_integer(sid) ? json_integer_value(sid)
                  : json_is_string(sid) ? strtoll(json_string_value(sid), NULL, 10) : 0;
@@ -238,7 +245,7 @@ static int m_server(struct obj *o, struct render_ctx *r, const struct tpl_args *
 int obj_us_merge_settings(struct render_ctx *r, int64_t usi, const json_t *patch, struct err *e)
 {
     struct obj probe = { .kind = &obj_us_kind, .id = usi };
-    json_t *row = us_load(r, &probe);
+    json_t *row = obj_us_load(r, &probe);
     if (!row)
         return err_set_status(e, ERR_NOT_FOUND, 404, "Object not found. Check the ID.");
     json_t *merged = config_store_merge(json_object_get(row, "settings"), patch);
@@ -249,12 +256,8 @@ int obj_us_merge_settings(struct render_ctx *r, int64_t usi, const json_t *patch
     return rc;
 }
 
-/*
- * gen_store_pass(len): settings.password when set, else a new random
- * password of len characters (default 10) stored there first.
- */
 /* Locks the us row for the rest of the transaction (PostgreSQL; SQLite writers are serialised). */
-static int lock_us(struct render_ctx *r, int64_t usi, struct err *e)
+int obj_us_lock(struct render_ctx *r, int64_t usi, struct err *e)
 {
     char sql[128];
     snprintf(sql, sizeof(sql), "SELECT user_service_id FROM user_services "
@@ -266,7 +269,7 @@ static int lock_us(struct render_ctx *r, int64_t usi, struct err *e)
 /* The stored settings.password of o (owned), or NULL. */
 static char *stored_pass(struct render_ctx *r, const struct obj *o)
 {
-    json_t *row = us_load(r, o);
+    json_t *row = obj_us_load(r, o);
     json_t *have = json_object_get(json_object_get(row, "settings"), "password");
     char *pw = json_is_string(have) && json_string_length(have)
                    ? xstrdup(json_string_value(have)) : NULL;
@@ -282,7 +285,7 @@ static char *stored_pass(struct render_ctx *r, const struct obj *o)
 static int m_gen_store_pass(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                             struct tpl_value *out, struct err *e)
 {
-    if (!us_int(r, o, "user_id"))
+    if (!obj_us_int(r, o, "user_id"))
         return TPL_DECLINED;
     int64_t len = GEN_PASS_DEFAULT;
     if (!obj_arg_int(a, 0, "len", &len) || len < 4 || len > GEN_PASS_MAX)
@@ -291,7 +294,7 @@ static int m_gen_store_pass(struct obj *o, struct render_ctx *r, const struct tp
     int rc = obj_tx_begin(r, &own, e);
     if (rc)
         return rc;
-    rc = lock_us(r, o->id, e);
+    rc = obj_us_lock(r, o->id, e);
     char *pw = rc ? NULL : stored_pass(r, o);
     if (rc == 0 && !pw) {
         pw = xmalloc(GEN_PASS_MAX + 1);
@@ -331,7 +334,7 @@ static int m_set_settings(struct obj *o, struct render_ctx *r, const struct tpl_
 
 static int flag(struct obj *o, struct render_ctx *r, struct tpl_value *out, int which)
 {
-    json_t *row = us_load(r, o);
+    json_t *row = obj_us_load(r, o);
     if (!row)
         return TPL_DECLINED;
     const char *status = json_string_value(json_object_get(row, "status"));
@@ -384,12 +387,106 @@ static int m_will_delete(struct obj *o, struct render_ctx *r, const struct tpl_a
     return flag(o, r, out, 3);
 }
 
+/* parent_has_expired: 1 when the parent us has expired (0 for a top-level us). */
+static int m_parent_has_expired(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                                struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    if (!obj_us_int(r, o, "user_id"))
+        return TPL_DECLINED;
+    struct obj parent = { .kind = o->kind, .id = obj_us_int(r, o, "parent"),
+                          .user_id = o->user_id };
+    if (!parent.id) {
+        *out = tpl_int(0);
+        return 0;
+    }
+    return flag(&parent, r, out, 1);
+}
+
+/* The status and status_before of the row of o (copied into st/before); false when not visible. */
+static bool us_statuses(struct render_ctx *r, const struct obj *o, char st[16], char before[16])
+{
+    json_t *row = obj_us_load(r, o);
+    if (!row)
+        return false;
+    snprintf(st, 16, "%s", json_string_value(json_object_get(row, "status")) ?: "");
+    snprintf(before, 16, "%s", json_string_value(json_object_get(row, "status_before")) ?: "");
+    json_decref(row);
+    return true;
+}
+
+/*
+ * last_event (SHM's USObject::last_event): the event that took the us from
+ * status_before to status — INIT→ACTIVE CREATE, INIT→NOT PAID
+ * NOT_ENOUGH_MONEY, ACTIVE→ACTIVE PROLONGATE, ACTIVE→BLOCK BLOCK, NOT
+ * PAID/BLOCK→ACTIVE ACTIVATE, BLOCK→REMOVED REMOVE; otherwise undefined.
+ */
+static int m_last_event(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                        struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    static const char *const map[][3] = {
+        { "INIT", "ACTIVE", "CREATE" },      { "INIT", "NOT PAID", "NOT_ENOUGH_MONEY" },
+        { "ACTIVE", "ACTIVE", "PROLONGATE" }, { "ACTIVE", "BLOCK", "BLOCK" },
+        { "NOT PAID", "ACTIVE", "ACTIVATE" }, { "BLOCK", "ACTIVE", "ACTIVATE" },
+        { "BLOCK", "REMOVED", "REMOVE" },
+    };
+    char st[16], before[16];
+    if (!us_statuses(r, o, st, before))
+        return TPL_DECLINED;
+    *out = tpl_undef();
+    for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+        if (!strcmp(before, map[i][0]) && !strcmp(st, map[i][1]))
+            *out = tpl_cstr(map[i][2]);
+    return 0;
+}
+
+/* True when the current withdraw of o is paid. */
+static bool wd_paid(struct render_ctx *r, const struct obj *o)
+{
+    struct obj w = { .kind = &obj_wd_kind, .id = obj_us_int(r, o, "withdraw_id") };
+    json_t *row = w.id ? obj_wd_kind.load(r, &w) : NULL;
+    json_t *d = json_object_get(row, "withdraw_date");
+    bool paid = d && !json_is_null(d);
+    json_decref(row);
+    return paid;
+}
+
+/*
+ * cur_event (SHM's USObject::cur_event): while the us is in PROGRESS, the
+ * event its commands run for, from status_before — INIT CREATE, NOT PAID
+ * and BLOCK ACTIVATE, ACTIVE PROLONGATE when the current withdraw is paid
+ * else BLOCK; otherwise undefined.
+ */
+static int m_cur_event(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                       struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    char st[16], before[16];
+    if (!us_statuses(r, o, st, before))
+        return TPL_DECLINED;
+    const char *ev = NULL;
+    if (strcmp(st, "PROGRESS"))
+        ev = NULL;
+    else if (!strcmp(before, "INIT"))
+        ev = "CREATE";
+    else if (!strcmp(before, "NOT PAID") || !strcmp(before, "BLOCK"))
+        ev = "ACTIVATE";
+    else if (!strcmp(before, "ACTIVE"))
+        ev = wd_paid(r, o) ? "PROLONGATE" : "BLOCK";
+    *out = ev ? tpl_cstr(ev) : tpl_undef();
+    return 0;
+}
+
 static int m_user(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                   struct tpl_value *out, struct err *e)
 {
     UNUSED(a);
     UNUSED(e);
-    *out = obj_user_value(r, us_int(r, o, "user_id"));
+    *out = obj_user_value(r, obj_us_int(r, o, "user_id"));
     return 0;
 }
 
@@ -398,7 +495,7 @@ static int m_get_user_id(struct obj *o, struct render_ctx *r, const struct tpl_a
 {
     UNUSED(a);
     UNUSED(e);
-    int64_t uid = us_int(r, o, "user_id");
+    int64_t uid = obj_us_int(r, o, "user_id");
     if (!uid)
         return TPL_DECLINED;
     *out = tpl_int(uid);
@@ -413,7 +510,7 @@ static int m_get_user_id(struct obj *o, struct render_ctx *r, const struct tpl_a
 static int m_make_custom_event(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                                struct tpl_value *out, struct err *e)
 {
-    int64_t uid = us_int(r, o, "user_id");
+    int64_t uid = obj_us_int(r, o, "user_id");
     if (!uid)
         return TPL_DECLINED;
     char *name = obj_arg_str(a, (size_t)-1, "name");
@@ -451,133 +548,12 @@ static int m_make_custom_event(struct obj *o, struct render_ctx *r, const struct
     return rc;
 }
 
-/* ---- billing operations (billing.md §10.6, §11, §13), each atomic ---- */
-
-/* Runs op on this service when visible; answers the reloaded object. */
-static int billing_op(struct obj *o, struct render_ctx *r, struct tpl_value *out, struct err *e,
-                      int (*op)(struct render_ctx *r, struct obj *o, const struct tpl_args *a,
-                                struct err *e),
-                      const struct tpl_args *a)
-{
-    if (!us_int(r, o, "user_id"))
-        return TPL_DECLINED;
-    bool own;
-    int rc = obj_tx_begin(r, &own, e);
-    if (rc == 0)
-        rc = obj_tx_end(r, own, op(r, o, a, e), e);
-    if (rc == 0)
-        *out = obj_new(o->kind, o->id, o->user_id, NULL);
-    return rc;
-}
-
-static int op_touch(struct render_ctx *r, struct obj *o, const struct tpl_args *a, struct err *e)
-{
-    UNUSED(a);
-    return usvc_touch(r->db, o->id, NULL, e);
-}
-
-static int op_block(struct render_ctx *r, struct obj *o, const struct tpl_args *a, struct err *e)
-{
-    UNUSED(a);
-    return usvc_block_force(r->db, o->id, -1, e);
-}
-
-static int op_activate(struct render_ctx *r, struct obj *o, const struct tpl_args *a,
-                       struct err *e)
-{
-    UNUSED(a);
-    return usvc_activate_force(r->db, o->id, e);
-}
-
-static int op_delete(struct render_ctx *r, struct obj *o, const struct tpl_args *a,
-                     struct err *e)
-{
-    UNUSED(a);
-    return usvc_delete(r->db, o->id, false, e);
-}
-
-static int op_finish(struct render_ctx *r, struct obj *o, const struct tpl_args *a,
-                     struct err *e)
-{
-    int64_t money_back = 1;
-    obj_arg_int(a, (size_t)-1, "money_back", &money_back);
-    return usvc_finish(r->db, o->id, money_back != 0, e);
-}
-
-/* change(service_id = N, finish_active = 1): users only to orderable services (D16). */
-static int op_change(struct render_ctx *r, struct obj *o, const struct tpl_args *a,
-                     struct err *e)
-{
-    int64_t sid = 0, finish = 0;
-    if (!obj_arg_int(a, (size_t)-1, "service_id", &sid) || sid <= 0)
-        return err_set_status(e, ERR_INVALID, 400, "Field required: service_id");
-    obj_arg_int(a, (size_t)-1, "finish_active", &finish);
-    if (!r->admin) {
-        bool yes = false;
-        int rc = pricelist_orderable(r->db, o->user_id, sid, &yes, e);
-        if (rc)
-            return rc;
-        if (!yes)
-            return err_set_status(e, ERR_DENIED, 403, "The service is prohibited for registration");
-    }
-    return usvc_change(r->db, o->id, sid, finish != 0, false, e);
-}
-
-#define OP_METHOD(fname, op)                                                                  \
-    static int fname(struct obj *o, struct render_ctx *r, const struct tpl_args *a,           \
-                     struct tpl_value *out, struct err *e)                                    \
-    {                                                                                         \
-        return billing_op(o, r, out, e, op, a);                                               \
-    }
-OP_METHOD(m_touch, op_touch)
-OP_METHOD(m_block, op_block)
-OP_METHOD(m_activate, op_activate)
-OP_METHOD(m_delete, op_delete)
-OP_METHOD(m_finish, op_finish)
-OP_METHOD(m_change, op_change)
-
-/* add_period_by_money(amount) (billing.md §15.1) → 1 when a period was bought, else 0. */
-static int m_add_period_by_money(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
-                                 struct tpl_value *out, struct err *e)
-{
-    if (!us_int(r, o, "user_id"))
-        return TPL_DECLINED;
-    json_t *amount = obj_arg_json(tpl_args_at(a, 0));
-    int64_t minor = 0;
-    bool added = false, own = false;
-    int rc = money_from_json(amount, &minor)
-                 ? err_set(e, ERR_INVALID, "add_period_by_money: bad amount")
-                 : obj_tx_begin(r, &own, e);
-    json_decref(amount);
-    if (rc == 0)
-        rc = obj_tx_end(r, own, usvc_add_period_by_money(r->db, o->id, minor, &added, e), e);
-    if (rc == 0)
-        *out = tpl_int(added);
-    return rc;
-}
-
-/* recalc (billing.md §15.2) → 1 when the unpaid withdraw was recomputed, else 0. */
-static int m_recalc(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
-                    struct tpl_value *out, struct err *e)
-{
-    UNUSED(a);
-    if (!us_int(r, o, "user_id"))
-        return TPL_DECLINED;
-    bool done = false, own = false;
-    int rc = obj_tx_begin(r, &own, e);
-    if (rc == 0)
-        rc = obj_tx_end(r, own, usvc_recalc(r->db, o->id, &done, e), e);
-    if (rc == 0)
-        *out = tpl_int(done);
-    return rc;
-}
-
 static int m_spool(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                    struct tpl_value *out, struct err *e)
 {
     UNUSED(a);
     UNUSED(e);
-    int64_t uid = us_int(r, o, "user_id");
+    int64_t uid = obj_us_int(r, o, "user_id");
     if (!uid)
         return TPL_DECLINED;
     *out = obj_spool_list(r, uid, o->id);
@@ -606,19 +582,29 @@ static const struct obj_method us_methods[] = {
     { "user", m_user },
     { "get_user_id", m_get_user_id },
     { "make_custom_event", m_make_custom_event },
-    { "touch", m_touch },
-    { "block", m_block },
-    { "activate", m_activate },
-    { "delete", m_delete },
-    { "finish", m_finish },
-    { "change", m_change },
-    { "add_period_by_money", m_add_period_by_money },
-    { "recalc", m_recalc },
+    { "parent_has_expired", m_parent_has_expired },
+    { "last_event", m_last_event },
+    { "cur_event", m_cur_event },
+    { "touch", obj_us_touch },
+    { "block", obj_us_block },
+    { "activate", obj_us_activate },
+    { "delete", obj_us_delete },
+    { "finish", obj_us_finish },
+    { "change", obj_us_change },
+    { "add_period_by_money", obj_us_add_period_by_money },
+    { "recalc", obj_us_recalc },
+    { "status", obj_us_status },
+    { "set", obj_us_set },
+    { "settings", obj_us_settings },
+    { "settings_save", obj_us_settings_save },
+    { "make_commands_by_event", obj_us_make_commands_by_event },
+    { "create", obj_us_create },
+    { "lock", obj_us_lock_m },
     { "spool", m_spool },
     { NULL, NULL },
 };
 
-const struct obj_kind obj_us_kind = { "Core::UserService", us_methods, us_load };
+const struct obj_kind obj_us_kind = { "Core::UserService", us_methods, obj_us_load };
 
 /* `us` / `us(usi)`: the bound user service (else the task's), or usi when visible. */
 static int fn_us(void *self, struct tpl_ctx *cx, const struct tpl_args *a, struct tpl_value *out,
@@ -628,8 +614,11 @@ static int fn_us(void *self, struct tpl_ctx *cx, const struct tpl_args *a, struc
     UNUSED(e);
     struct render_ctx *r = obj_ctx(cx);
     int64_t usi = r->usi ? r->usi : r->task ? r->task->usi : 0;
-    obj_arg_int(a, 0, NULL, &usi);
-    *out = obj_us_value(r, usi);
+    bool given = obj_arg_int(a, 0, NULL, &usi);
+    if (!usi && !given && r->user_id) /* unbound: no columns, but us.create(...) works */
+        *out = obj_new(&obj_us_kind, 0, r->user_id, NULL);
+    else
+        *out = obj_us_value(r, usi);
     return 0;
 }
 

@@ -61,6 +61,19 @@ struct render_ctx *obj_ctx(struct tpl_ctx *cx);
 /* D11: true when the render may reach the data of user_id. */
 bool obj_may_see(const struct render_ctx *r, int64_t user_id);
 
+/*
+ * True for the renders that may do what SHM leaves to admins and to the
+ * spool's own templates: an admin render or a spool task (the task's user
+ * is the current user; obj_may_see still scopes the rows).
+ */
+bool obj_privileged(const struct render_ctx *r);
+/*
+ * The template error of a write a plain user's render may not do:
+ * ERR_DENIED (403) "<member>: permission denied (admin only)", or "(admin
+ * or task only)" when task_too. Returns ERR_DENIED.
+ */
+int obj_refuse(struct err *e, const char *member, bool task_too);
+
 /* ---- writes ---- */
 
 /*
