@@ -6,6 +6,7 @@
  */
 #include "objects_int.h"
 
+#include "../core/config_store.h"
 #include "../db/db.h"
 #include "../db/model.h"
 #include "../util/buf.h"
@@ -219,4 +220,41 @@ json_t *obj_arg_json(const struct tpl_value *v)
 void obj_bind_func(struct tpl_value *vars, const char *name, tpl_func_fn fn)
 {
     tpl_hash_set(vars, name, strlen(name), tpl_func_new(fn, NULL, NULL));
+}
+
+json_t *obj_arg_hash(const struct tpl_args *a)
+{
+    json_t *h = obj_arg_json(tpl_args_at(a, 0));
+    if (!json_is_object(h)) {
+        json_decref(h);
+        h = obj_arg_json(a->named);
+    }
+    if (!json_is_object(h)) {
+        json_decref(h);
+        h = NULL;
+    }
+    return h;
+}
+
+int obj_json_merge(struct render_ctx *r, const struct model *m, const char *col, int64_t id,
+                   const json_t *patch, obj_values_check check, struct err *e)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s = $1", col, m->table, m->key);
+    json_t *row = obj_row(r, m, sql, id);
+    if (!row)
+        return err_set_status(e, ERR_NOT_FOUND, 404, "Object not found. Check the ID.");
+    json_t *cur = json_object_get(row, col);
+    json_t *values = json_object();
+    json_object_set_new(values, col, config_store_merge(json_is_object(cur) ? cur : NULL, patch));
+    int rc = check ? check(r->db, values, e) : 0;
+    char *text = rc ? NULL : json_dumps(json_object_get(values, col), JSON_COMPACT | JSON_SORT_KEYS);
+    struct db_value p[] = { DB_INT(id), DB_TEXT(text) };
+    snprintf(sql, sizeof(sql), "UPDATE %s SET %s = $2 WHERE %s = $1", m->table, col, m->key);
+    if (rc == 0)
+        rc = db_exec(r->db, sql, p, 2, NULL, e);
+    free(text);
+    json_decref(values);
+    json_decref(row);
+    return rc;
 }

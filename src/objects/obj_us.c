@@ -313,15 +313,9 @@ static int m_gen_store_pass(struct obj *o, struct render_ctx *r, const struct tp
 static int m_set_settings(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                           struct tpl_value *out, struct err *e)
 {
-    json_t *patch = obj_arg_json(tpl_args_at(a, 0));
-    if (!json_is_object(patch)) {
-        json_decref(patch);
-        patch = obj_arg_json(a->named);
-    }
-    if (!json_is_object(patch)) {
-        json_decref(patch);
+    json_t *patch = obj_arg_hash(a);
+    if (!patch)
         return err_set(e, ERR_INVALID, "set_settings: expected a hash");
-    }
     bool own;
     int rc = obj_tx_begin(r, &own, e);
     if (rc == 0)

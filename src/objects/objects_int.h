@@ -109,6 +109,20 @@ char *obj_arg_str(const struct tpl_args *a, size_t i, const char *key);
 json_t *obj_args_object(const struct tpl_args *a);
 /* A template value as JSON (owned; undefined → NULL). */
 json_t *obj_arg_json(const struct tpl_value *v);
+/* The hash argument of f({…}) or f(key = v, …) as a new object, or NULL when none. */
+json_t *obj_arg_hash(const struct tpl_args *a);
+
+/* Checks (and may normalise) column values before obj_json_merge writes them. */
+typedef int (*obj_values_check)(struct db *db, json_t *values, struct err *e);
+/*
+ * Deep-merges patch (config_store_merge) into the JSON column col of the
+ * row id of m's table (col and m are code constants, never input), checks
+ * the result with check (may be NULL) as {col: merged}, and stores it.
+ * Returns 0, ERR_NOT_FOUND (404) or the check's error; nothing is written
+ * on error.
+ */
+int obj_json_merge(struct render_ctx *r, const struct model *m, const char *col, int64_t id,
+                   const json_t *patch, obj_values_check check, struct err *e);
 
 /* ---- object kinds and top-level names, one file each ---- */
 

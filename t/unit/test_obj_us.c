@@ -178,6 +178,36 @@ static const struct tcase cases[] = {
     /* a CREATE command: the new us waits in PROGRESS with its task queued */
     { AS_DANUK, 0, "{{ us.create(service_id = 1004).status }}", "PROGRESS", NULL,
       "SELECT count(*) FROM spool WHERE event->>'name' = 'CREATE'", 1 },
+    /* service: composite cost, config, usage by the current user, own rows, ordering */
+    { AS_DANUK, 0, "{{ service(1001).cost_composite }}|{{ service(1004).cost_composite }}|"
+                   "{{ service(1001).settings.x }}|{{ service(1001).config.x }}|"
+                   "{{ service(1001).no_auto_renew }}|{{ service(1004).no_auto_renew }}",
+      "110|20|y|y|1|0", NULL, NULL, 0 },
+    { AS_DANUK, 0, "{{ service(1001).is_ever_used }}{{ service(1001).is_currently_used }}"
+                   "{{ service(1001).was_previously_used }}{{ service(1002).was_previously_used }}"
+                   "{{ service(1004).is_ever_used }}", "11010", NULL, NULL, 0 },
+    { AS_BOB, 0, "{{ service(1002).is_ever_used }}{{ service(1001).is_currently_used }}|"
+                 "{{ service(1001).us.size }}|{{ service(1001).wd.0.id }}", "01|1|1002", NULL,
+      NULL, 0 },
+    { AS_DANUK, 0, "{{ service(1001).us.size }}|{{ service(1001).wd.size }}|"
+                   "{{ service(1001).withdraw.0.total }}", "3|2|100", NULL, NULL, 0 },
+    { AS_DANUK, 0, "{{ service.list_for_api.size }}|{{ service.items.1.name }}", "5|VPN", NULL,
+      NULL, 0 },
+    { AS_DANUK, 0, "{{ service.create_for_api('service_id', 1005, 'check_allow_to_order', 1)"
+                   ".status }}|{{ service.reg(service_id = 1005, check_exists = 1).service_id }}",
+      "ACTIVE|1005", NULL,
+      "SELECT count(*) FROM user_services WHERE user_id = 40092 AND service_id = 1005", 1 },
+    { AS_DANUK, 0, "{{ service.reg(service_id = 1002) }}", NULL, "prohibited for registration",
+      "SELECT count(*) FROM user_services WHERE user_id = 40092", 6 },
+    { AS_ADMIN, 0, "{{ service(1004).set_settings({ a = { b = 1 } }).config.a.b }}|"
+                   "{{ service(1001).set_settings(x = 'z').config.x }}/"
+                   "{{ service(1001).config.no_auto_renew }}", "1|z/1", NULL,
+      "SELECT count(*) FROM services WHERE service_id = 1004 AND "
+      "CAST(config->'a'->>'b' AS INTEGER) = 1", 1 },
+    { AS_DANUK, 0, "{{ service(1004).set_settings({ a = 1 }) }}", NULL,
+      "service.set_settings: permission denied (admin only)",
+      "SELECT count(*) FROM services WHERE service_id = 1004 AND config IS NULL", 1 },
+    { AS_ADMIN, 0, "{{ service(1004).set_settings('x') }}", NULL, "expected a hash", NULL, 0 },
 };
 
 /* Renders src as who (us bound to usi); *rc gets the status. Returns the output (owned). */
