@@ -6,20 +6,29 @@
 #include "usvc.h"
 #include "../util/log.h"
 
-#define RENEW_CHUNK 10000
-
-/* Reads up to limit due usi greater than after into ids; returns how many. */
-static int next_due(struct db *db, int64_t now, int64_t after, int limit, int64_t *ids,
-                    struct err *e)
+/*
+ * Reads up to limit due usi greater than after into ids; returns how many. The first
+ * chunk is read through the due index (status, expire): the usual pass finds few
+ * services due and reads just those. That index is not in id order, so each read
+ * sorts every service still due; once a chunk came back full (a mass renewal), the
+ * next ones walk the table in id order from after instead (`status || ''` keeps the
+ * engines off the due index), so a pass reads the table once instead of sorting
+ * N / chunk times what is left (10^6 due: ≈ 5·10^7 rows). Same rows either way.
+ */
+static int next_due(struct db *db, int64_t now, int64_t after, int limit, bool by_id,
+                    int64_t *ids, struct err *e)
 {
     struct db_result *r = NULL;
     struct db_value p[] = { DB_INT(now), DB_INT(after), DB_INT(limit) };
-    int rc = db_query(db,
-                      "SELECT user_service_id FROM user_services"
-                      " WHERE status = 'ACTIVE' AND auto_bill = 1 AND expire IS NOT NULL"
-                      " AND expire <= $1 AND user_service_id > $2"
-                      " ORDER BY user_service_id LIMIT $3",
-                      p, 3, &r, e);
+    const char *sql = by_id ? "SELECT user_service_id FROM user_services"
+                              " WHERE user_service_id > $2 AND (status || '') = 'ACTIVE'"
+                              " AND auto_bill = 1 AND expire IS NOT NULL AND expire <= $1"
+                              " ORDER BY user_service_id LIMIT $3"
+                            : "SELECT user_service_id FROM user_services"
+                              " WHERE status = 'ACTIVE' AND auto_bill = 1 AND expire IS NOT NULL"
+                              " AND expire <= $1 AND user_service_id > $2"
+                              " ORDER BY user_service_id LIMIT $3";
+    int rc = db_query(db, sql, p, 3, &r, e);
     if (rc)
         return rc;
     int n = db_result_rows(r);
@@ -122,16 +131,19 @@ static int renew_batch(struct db *db, int64_t now, const int64_t *ids, int n,
  * sorts what is still due (the due index is not in id order), so reading per batch made a
  * pass quadratic in the number of due services (docs/benchmarks.md).
  */
-int renew_due(struct db *db, int64_t now, int batch, struct renew_stats *st, struct err *e)
+int renew_due_chunked(struct db *db, int64_t now, int batch, int chunk, struct renew_stats *st,
+                      struct err *e)
 {
     int64_t last = 0;
     int n;
-    int64_t *ids = xcalloc(RENEW_CHUNK, sizeof(*ids));
+    if (chunk <= 0)
+        chunk = RENEW_CHUNK;
+    int64_t *ids = xcalloc((size_t)chunk, sizeof(*ids));
     memset(st, 0, sizeof(*st));
     if (batch <= 0)
         batch = RENEW_BATCH;
     do {
-        n = next_due(db, now, last, RENEW_CHUNK, ids, e);
+        n = next_due(db, now, last, chunk, last > 0, ids, e);
         for (int i = 0; n > 0 && i < n; i += batch) {
             int rc = renew_batch(db, now, ids + i, n - i < batch ? n - i : batch, st, e);
             if (rc) {
@@ -141,11 +153,16 @@ int renew_due(struct db *db, int64_t now, int batch, struct renew_stats *st, str
         }
         if (n > 0)
             last = ids[n - 1];
-    } while (n == RENEW_CHUNK);
+    } while (n == chunk);
     free(ids);
     if (n < 0)
         return n;
     log_info("renewal pass", "due=%lld touched=%lld failed=%lld", (long long)st->due,
              (long long)st->touched, (long long)st->failed);
     return 0;
+}
+
+int renew_due(struct db *db, int64_t now, int batch, struct renew_stats *st, struct err *e)
+{
+    return renew_due_chunked(db, now, batch, 0, st, e);
 }

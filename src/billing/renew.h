@@ -33,4 +33,11 @@ struct renew_stats {
  */
 int renew_due(struct db *db, int64_t now, int batch, struct renew_stats *st, struct err *e);
 
+/* Due services are read this many at a time (renew.c, next_due). */
+#define RENEW_CHUNK 10000
+
+/* renew_due reading the due ids chunk at a time (0 = RENEW_CHUNK; `billd renew --chunk`). */
+int renew_due_chunked(struct db *db, int64_t now, int batch, int chunk, struct renew_stats *st,
+                      struct err *e);
+
 #endif

@@ -14,13 +14,15 @@ int cmd_renew(int argc, char **argv)
     struct db *db;
     struct err e = { 0 };
     struct renew_stats st;
-    int64_t batch = 0;
+    int64_t batch = 0, chunk = 0;
     if (cli_wants_help(argc, argv)) {
-        printf("usage: billd renew [--batch N] [--now 'YYYY-MM-DD HH:MM:SS'] [--env-file FILE]\n\n"
+        printf("usage: billd renew [--batch N] [--chunk M] [--now 'YYYY-MM-DD HH:MM:SS']"
+               " [--env-file FILE]\n\n"
                "Renews every ACTIVE, auto-billed user service whose expire has passed, N\n"
                "services per transaction (default %d). Safe to interrupt and re-run.\n"
+               "--chunk reads the due services M at a time (default %d).\n"
                "--now (only with BILLD_TEST_CLOCK=1) renews as of that local time.\n",
-               RENEW_BATCH);
+               RENEW_BATCH, RENEW_CHUNK);
         return 0;
     }
     if (cli_load_config(&argc, argv, &cfg))
@@ -28,6 +30,8 @@ int cmd_renew(int argc, char **argv)
     int64_t now = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--batch") == 0 && parse_i64z(argv[i + 1], 1, 100000, &batch) == 0)
+            continue;
+        if (strcmp(argv[i], "--chunk") == 0 && parse_i64z(argv[i + 1], 1, 1000000, &chunk) == 0)
             continue;
         if (strcmp(argv[i], "--now") == 0 && cfg.test_clock &&
             time_parse_local(argv[i + 1], &now) == 0)
@@ -54,7 +58,7 @@ int cmd_renew(int argc, char **argv)
         config_free(&cfg);
         return rc;
     }
-    rc = renew_due(db, time_now(), (int)batch, &st, &e);
+    rc = renew_due_chunked(db, time_now(), (int)batch, (int)chunk, &st, &e);
     if (rc)
         fprintf(stderr, "billd renew: %s\n", e.msg);
     else
