@@ -5,12 +5,15 @@
  * render_ctx.answer for the Local transport (transports.md §4); spool.add
  * queues a task for the current user in the caller's transaction;
  * spool.id(N), spool.list_for_api, user.spool and us.spool read the
- * user's own tasks (D11).
+ * user's own tasks (D11). In a task, spool.status / event / settings read
+ * the running task's row. spool.delete(N) / spool.id(N).delete and
+ * spool.history.clean(days = 30) are for admin renders and tasks only.
  */
 #include "objects_int.h"
 
 #include "../db/model.h"
 #include "../spool/spool.h"
+#include "../util/timeutil.h"
 
 /* The task as the template sees it. */
 static json_t *task_load(struct render_ctx *r, const struct obj *o)
@@ -106,11 +109,27 @@ static int spool_id_m(struct obj *o, struct render_ctx *r, const struct tpl_args
 static int spool_list_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                         struct tpl_value *out, struct err *e);
 
+static int spool_status_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                          struct tpl_value *out, struct err *e);
+static int spool_event_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                         struct tpl_value *out, struct err *e);
+static int spool_settings_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                            struct tpl_value *out, struct err *e);
+static int spool_delete_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                          struct tpl_value *out, struct err *e);
+static int spool_history_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                           struct tpl_value *out, struct err *e);
+
 static const struct obj_method spool_methods[] = {
     { "add", spool_add_m },
     { "id", spool_id_m },
     { "list_for_api", spool_list_m },
     { "items", spool_list_m },
+    { "status", spool_status_m },
+    { "event", spool_event_m },
+    { "settings", spool_settings_m },
+    { "delete", spool_delete_m },
+    { "history", spool_history_m },
     { NULL, NULL },
 };
 
@@ -149,7 +168,40 @@ static json_t *spool_row_load(struct render_ctx *r, const struct obj *o)
     return row;
 }
 
+/*
+ * Deletes task id when the render may (admin or task) and sees it; the
+ * running task cannot delete itself. Answers 1; undefined for a task the
+ * render cannot see.
+ */
+static int delete_task(struct render_ctx *r, int64_t id, struct tpl_value *out, struct err *e)
+{
+    if (!obj_privileged(r))
+        return obj_refuse(e, "spool.delete", true);
+    struct obj probe = { .id = id };
+    json_t *row = spool_row_load(r, &probe);
+    if (!row)
+        return TPL_DECLINED;
+    json_decref(row);
+    if (r->task && r->task->id == id)
+        return err_set(e, ERR_INVALID, "spool.delete: the running task cannot delete itself");
+    bool own;
+    int rc = obj_tx_begin(r, &own, e);
+    if (rc == 0)
+        rc = obj_tx_end(r, own, spool_delete(r->db, id, e), e);
+    if (rc == 0)
+        *out = tpl_int(1);
+    return rc;
+}
+
+static int row_delete_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                        struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    return delete_task(r, o->id, out, e);
+}
+
 static const struct obj_method spool_row_methods[] = {
+    { "delete", row_delete_m },
     { NULL, NULL },
 };
 
@@ -199,6 +251,103 @@ static int spool_list_m(struct obj *o, struct render_ctx *r, const struct tpl_ar
     UNUSED(a);
     UNUSED(e);
     *out = obj_spool_list(r, r->user_id, 0);
+    return 0;
+}
+
+/* spool.delete(N) / spool.delete(id = N). */
+static int spool_delete_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                          struct tpl_value *out, struct err *e)
+{
+    UNUSED(o);
+    int64_t id = 0;
+    if (!obj_arg_int(a, 0, "id", &id) || id <= 0)
+        return err_set(e, ERR_INVALID, "spool.delete: which task? spool.delete(id)");
+    return delete_task(r, id, out, e);
+}
+
+/* A column of the running task's row (spool.status, spool.event, spool.settings). */
+static int current_col(struct render_ctx *r, const char *col, struct tpl_value *out)
+{
+    struct obj probe = { .id = r->task ? r->task->id : 0 };
+    json_t *row = probe.id ? spool_row_load(r, &probe) : NULL;
+    if (!row)
+        return TPL_DECLINED;
+    *out = obj_from_json(json_object_get(row, col));
+    json_decref(row);
+    return 0;
+}
+
+static int spool_status_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                          struct tpl_value *out, struct err *e)
+{
+    UNUSED(o);
+    UNUSED(a);
+    UNUSED(e);
+    return current_col(r, "status", out);
+}
+
+static int spool_event_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                         struct tpl_value *out, struct err *e)
+{
+    UNUSED(o);
+    UNUSED(a);
+    UNUSED(e);
+    return current_col(r, "event", out);
+}
+
+static int spool_settings_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                            struct tpl_value *out, struct err *e)
+{
+    UNUSED(o);
+    UNUSED(a);
+    UNUSED(e);
+    return current_col(r, "settings", out);
+}
+
+/* ---- spool.history ---- */
+
+#define HISTORY_DAYS_MAX 36500
+
+/*
+ * spool.history.clean(days = 30): deletes the execution history (and console
+ * logs) older than days, of every user; admin renders and tasks only.
+ * days <= 0 deletes nothing. Answers the number of history rows deleted.
+ */
+static int history_clean_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                           struct tpl_value *out, struct err *e)
+{
+    UNUSED(o);
+    int64_t days = 30, n = 0;
+    if (!obj_privileged(r))
+        return obj_refuse(e, "spool.history.clean", true);
+    obj_arg_int(a, 0, "days", &days);
+    if (days > HISTORY_DAYS_MAX)
+        return err_set(e, ERR_INVALID, "spool.history.clean: days must be at most %d",
+                       HISTORY_DAYS_MAX);
+    bool own;
+    int rc = days > 0 ? obj_tx_begin(r, &own, e) : 0;
+    if (rc == 0 && days > 0)
+        rc = obj_tx_end(r, own, spool_history_clean(r->db, time_now() - days * 86400, &n, NULL, e),
+                        e);
+    if (rc == 0)
+        *out = tpl_int(n);
+    return rc;
+}
+
+static const struct obj_method history_methods[] = {
+    { "clean", history_clean_m },
+    { NULL, NULL },
+};
+
+static const struct obj_kind spool_history_kind = { "Core::SpoolHistory", history_methods, NULL };
+
+static int spool_history_m(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                           struct tpl_value *out, struct err *e)
+{
+    UNUSED(o);
+    UNUSED(a);
+    UNUSED(e);
+    *out = obj_new(&spool_history_kind, 0, r->user_id, NULL);
     return 0;
 }
 

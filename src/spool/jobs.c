@@ -169,12 +169,8 @@ static int cleanup_rows(struct db *db, int64_t now, json_t *out, struct err *e)
 {
     int64_t days = cleanup_days(db, "cleanup.SpoolHistory", 30), n1 = 0, n2 = 0, n3 = 0;
     int rc = 0;
-    if (days > 0) {
-        struct db_value p[] = { DB_INT(now - days * 86400) };
-        rc = db_exec(db, "DELETE FROM spool_history WHERE created < $1", p, 1, &n1, e);
-        if (rc == 0)
-            rc = db_exec(db, "DELETE FROM console WHERE start < $1", p, 1, &n2, e);
-    }
+    if (days > 0)
+        rc = spool_history_clean(db, now - days * 86400, &n1, &n2, e);
     struct db_value s[] = { DB_INT(now - 3 * 86400) };
     if (rc == 0)
         rc = db_exec(db, "DELETE FROM sessions WHERE updated < $1", s, 1, &n3, e);

@@ -2,6 +2,8 @@
  * manual.c — the admin's manual actions on a task (spool.md §6.3): success,
  * pause, resume, retry. Each clears a claim in flight (the running execution
  * then only completes its history row) and runs in the caller's transaction.
+ * Also deleting one task and cleaning the history (the templates' spool.delete
+ * and spool.history.clean, the periodic cleanup job).
  */
 #include "spool_int.h"
 
@@ -70,4 +72,29 @@ int spool_manual(struct db *db, int64_t id, const char *action, const json_t *ar
                    "UPDATE spool SET status = 'NEW', delayed = 0, manual = 1, fails = 0,"
                    " retries = 0, " CLEAR_CLAIM " WHERE id = $1",
                    p, 1, NULL, e);
+}
+
+int spool_delete(struct db *db, int64_t id, struct err *e)
+{
+    struct db_value p[] = { DB_INT(id) };
+    int64_t n = 0;
+    int rc = db_exec(db, "DELETE FROM spool WHERE id = $1", p, 1, &n, e);
+    if (rc == 0 && n == 0)
+        rc = err_set_status(e, ERR_NOT_FOUND, 404, "Object not found. Check the ID.");
+    return rc;
+}
+
+int spool_history_clean(struct db *db, int64_t before, int64_t *history, int64_t *console,
+                        struct err *e)
+{
+    struct db_value p[] = { DB_INT(before) };
+    int64_t n1 = 0, n2 = 0;
+    int rc = db_exec(db, "DELETE FROM spool_history WHERE created < $1", p, 1, &n1, e);
+    if (rc == 0)
+        rc = db_exec(db, "DELETE FROM console WHERE start < $1", p, 1, &n2, e);
+    if (history)
+        *history = n1;
+    if (console)
+        *console = n2;
+    return rc;
 }

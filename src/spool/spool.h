@@ -215,6 +215,16 @@ int spool_pending_drop(void);
 int spool_manual(struct db *db, int64_t id, const char *action, const json_t *args,
                  struct err *e);
 
+/* Deletes task id (a claim in flight then only completes its history row). ERR_NOT_FOUND (404). */
+int spool_delete(struct db *db, int64_t id, struct err *e);
+/*
+ * Deletes the history rows created before `before` (Unix seconds) and the
+ * console logs started before it; *history and *console (may be NULL)
+ * receive the counts. Runs in the caller's transaction.
+ */
+int spool_history_clean(struct db *db, int64_t before, int64_t *history, int64_t *console,
+                        struct err *e);
+
 /* ---- workers (worker.c) ---- */
 
 struct spool_pool;

@@ -70,6 +70,14 @@ static void seed(struct db *db)
                   "(1302, 40092, 1002, NULL, 1483228800, NULL, 'REMOVED', 'BLOCK', NULL, 0, "
                   "'{}'), "
                   "(1303, 40092, 1002, NULL, 1483228800, NULL, 'ACTIVE', 'INIT', 1300, 0, '{}')");
+    bf_q_exec(db, "INSERT INTO spool (id, user_id, user_service_id, event, status, created, "
+                  "settings) VALUES "
+                  "(900009, 40092, 1099, '{\"name\":\"CREATE\"}', 'NEW', 1483228800, "
+                  "'{\"user_service_id\":1099}'), "
+                  "(900010, 40092, 1099, '{\"name\":\"BLOCK\"}', 'FAIL', 1483228800, '{}'), "
+                  "(900011, 40093, 1200, '{\"name\":\"CREATE\"}', 'NEW', 1483228800, '{}')");
+    bf_q_exec(db, "INSERT INTO spool_history (spool_id, user_id, status, created) VALUES "
+                  "(900009, 40092, 'FAIL', 1480000000), (900011, 40093, 'SUCCESS', 1484000000)");
 }
 
 struct tcase {
@@ -82,8 +90,10 @@ struct tcase {
     int64_t check_want;
 };
 
+/* The new tasks (created after the seed) of user service usi for event ev. */
 #define SPOOL_OF(usi, ev)                                                                     \
-    "SELECT count(*) FROM spool WHERE user_service_id = " #usi " AND event->>'name' = '" ev "'"
+    "SELECT count(*) FROM spool WHERE user_service_id = " #usi " AND event->>'name' = '" ev  \
+    "' AND created > 1483228800"
 
 static const struct tcase cases[] = {
     /* generic protocol: get / pairs / reload / id */
@@ -104,9 +114,9 @@ static const struct tcase cases[] = {
       "SELECT count(*) FROM spool WHERE user_service_id = 1099 AND "
       "settings->'status'->>'after' = 'BLOCK' AND settings->'status'->>'before' = 'ACTIVE'", 1 },
     { AS_ADMIN, 1099, "{{ us.status('ACTIVE') }}", "ACTIVE", NULL,
-      "SELECT count(*) FROM spool WHERE user_id = 40092", 0 },
+      "SELECT count(*) FROM spool WHERE user_id = 40092 AND created > 1483228800", 0 },
     { AS_ADMIN, 1302, "{{ us.status('ACTIVE') }}", "REMOVED", NULL,
-      "SELECT count(*) FROM spool WHERE user_id = 40092", 0 },
+      "SELECT count(*) FROM spool WHERE user_id = 40092 AND created > 1483228800", 0 },
     { AS_ADMIN, 1099, "{{ us.status('FROZEN') }}", NULL, "Field status",
       "SELECT count(*) FROM user_services WHERE status = 'FROZEN'", 0 },
     { AS_DANUK, 1099, "{{ us.status('BLOCK') }}", NULL, "us.status: permission denied",
@@ -119,11 +129,11 @@ static const struct tcase cases[] = {
     { AS_TASK, 1099, "{{ us.make_commands_by_event('block') }}|{{ us.status }}", "1|PROGRESS",
       NULL, SPOOL_OF(1099, "BLOCK"), 1 },
     { AS_TASK, 1099, "[{{ us.make_commands_by_event('ACTIVATE') }}]|{{ us.status }}",
-      "[]|ACTIVE", NULL, "SELECT count(*) FROM spool WHERE user_id = 40092", 0 },
+      "[]|ACTIVE", NULL, "SELECT count(*) FROM spool WHERE user_id = 40092 AND created > 1483228800", 0 },
     { AS_TASK, 1099, "{{ us.make_commands_by_event('CHANGED') }}|{{ us.status }}", "1|ACTIVE",
       NULL, SPOOL_OF(1099, "CHANGED"), 1 },
     { AS_DANUK, 1099, "{{ us.make_commands_by_event('BLOCK') }}", NULL,
-      "permission denied (admin or task only)", "SELECT count(*) FROM spool WHERE user_id = 40092", 0 },
+      "permission denied (admin or task only)", "SELECT count(*) FROM spool WHERE user_id = 40092 AND created > 1483228800", 0 },
     { AS_TASK, 1099, "{{ us.make_commands_by_event('') }}", NULL, "event required", NULL, 0 },
     /* set(field, value): next, auto_bill, settings; D16 for users */
     { AS_DANUK, 1099, "{{ us.set('next', 1004) }}|{{ us.next }}", "1|1004", NULL,
@@ -177,7 +187,8 @@ static const struct tcase cases[] = {
       "CAST(settings->>'a' AS INTEGER) = 1", 1 },
     /* a CREATE command: the new us waits in PROGRESS with its task queued */
     { AS_DANUK, 0, "{{ us.create(service_id = 1004).status }}", "PROGRESS", NULL,
-      "SELECT count(*) FROM spool WHERE event->>'name' = 'CREATE'", 1 },
+      "SELECT count(*) FROM spool WHERE event->>'name' = 'CREATE' AND created > 1483228800",
+      1 },
     /* service: composite cost, config, usage by the current user, own rows, ordering */
     { AS_DANUK, 0, "{{ service(1001).cost_composite }}|{{ service(1004).cost_composite }}|"
                    "{{ service(1001).settings.x }}|{{ service(1001).config.x }}|"
@@ -208,6 +219,29 @@ static const struct tcase cases[] = {
       "service.set_settings: permission denied (admin only)",
       "SELECT count(*) FROM services WHERE service_id = 1004 AND config IS NULL", 1 },
     { AS_ADMIN, 0, "{{ service(1004).set_settings('x') }}", NULL, "expected a hash", NULL, 0 },
+    /* spool: the running task's row, delete, history.clean */
+    { AS_TASK, 1099, "{{ spool.status }}|{{ spool.event.name }}|"
+                     "{{ spool.settings.user_service_id }}", "NEW|CREATE|1099", NULL, NULL, 0 },
+    { AS_DANUK, 1099, "[{{ spool.status }}{{ spool.event }}]", "[]", NULL, NULL, 0 },
+    { AS_TASK, 1099, "{{ spool.delete(900010) }}|[{{ spool.id(900010).status }}]", "1|[]", NULL,
+      "SELECT count(*) FROM spool WHERE id = 900010", 0 },
+    { AS_TASK, 1099, "[{{ spool.id(900011).delete }}{{ spool.delete(900011) }}]", "[]", NULL,
+      "SELECT count(*) FROM spool WHERE id = 900011", 1 },
+    { AS_ADMIN, 0, "{{ spool.id(900011).delete }}", "1", NULL,
+      "SELECT count(*) FROM spool WHERE id = 900011", 0 },
+    { AS_DANUK, 0, "{{ spool.delete(900010) }}", NULL, "spool.delete: permission denied",
+      "SELECT count(*) FROM spool WHERE id = 900010", 1 },
+    { AS_TASK, 1099, "{{ spool.delete(900009) }}", NULL, "cannot delete itself",
+      "SELECT count(*) FROM spool WHERE id = 900009", 1 },
+    { AS_TASK, 1099, "{{ spool.delete }}", NULL, "which task", NULL, 0 },
+    { AS_TASK, 1099, "{{ spool.history.clean }}", "1", NULL,
+      "SELECT count(*) FROM spool_history", 1 },
+    { AS_ADMIN, 0, "{{ spool.history.clean(days = 3) }}|{{ spool.history.clean(0) }}", "2|0",
+      NULL, "SELECT count(*) FROM spool_history", 0 },
+    { AS_DANUK, 0, "{{ spool.history.clean }}", NULL,
+      "spool.history.clean: permission denied (admin or task only)",
+      "SELECT count(*) FROM spool_history", 2 },
+    { AS_ADMIN, 0, "{{ spool.history.clean(days = 100000) }}", NULL, "at most", NULL, 0 },
 };
 
 /* Renders src as who (us bound to usi); *rc gets the status. Returns the output (owned). */
@@ -215,7 +249,7 @@ static char *render_as(struct db *db, enum who who, int64_t usi, const char *src
                        struct err *e)
 {
     json_t *settings = json_pack("{s:I}", "user_service_id", (json_int_t)usi);
-    struct spool_task t = { .id = 9, .user_id = DANUK, .usi = usi, .attempt = 1, .token = "t",
+    struct spool_task t = { .id = 900009, .user_id = DANUK, .usi = usi, .attempt = 1, .token = "t",
                             .name = "", .settings = settings };
     struct render_ctx r = { .db = db, .user_id = who == AS_BOB ? BOB : who == AS_ADMIN ? ADMIN
                                                                                          : DANUK,
