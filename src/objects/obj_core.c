@@ -258,3 +258,17 @@ int obj_json_merge(struct render_ctx *r, const struct model *m, const char *col,
     json_decref(row);
     return rc;
 }
+
+int obj_id_member(const struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                  struct tpl_value (*value)(struct render_ctx *r, int64_t id),
+                  struct tpl_value *out)
+{
+    int64_t id;
+    if (obj_arg_int(a, 0, NULL, &id))
+        *out = value(r, id);
+    else if (o->id)
+        *out = tpl_int(o->id);
+    else
+        return TPL_DECLINED;
+    return 0;
+}

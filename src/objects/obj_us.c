@@ -67,14 +67,7 @@ static int m_id(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                 struct tpl_value *out, struct err *e)
 {
     UNUSED(e);
-    int64_t id;
-    if (obj_arg_int(a, 0, NULL, &id))
-        *out = obj_us_value(r, id);
-    else if (o->id)
-        *out = tpl_int(o->id);
-    else
-        return TPL_DECLINED;
-    return 0;
+    return obj_id_member(o, r, a, obj_us_value, out);
 }
 
 /* Service columns joined in: name (placeholders resolved) and category. */

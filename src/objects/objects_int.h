@@ -197,6 +197,14 @@ int obj_aes256gcm_seal(const unsigned char key[32], const unsigned char iv[12],
                        const unsigned char *aad, size_t aadlen, const unsigned char *pt,
                        size_t len, unsigned char *out);
 
+/*
+ * The generic `id` member (templates.md §7.0): id(N) is value(r, N) (the
+ * object of the same kind when visible, else undefined), plain `id` the
+ * object's key; declines for an unbound object.
+ */
+int obj_id_member(const struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                  struct tpl_value (*value)(struct render_ctx *r, int64_t id),
+                  struct tpl_value *out);
 /* Sets a top-level name to a host function without state. */
 void obj_bind_func(struct tpl_value *vars, const char *name, tpl_func_fn fn);
 

@@ -70,6 +70,11 @@ static void seed(struct db *db)
                   "(1302, 40092, 1002, NULL, 1483228800, NULL, 'REMOVED', 'BLOCK', NULL, 0, "
                   "'{}'), "
                   "(1303, 40092, 1002, NULL, 1483228800, NULL, 'ACTIVE', 'INIT', 1300, 0, '{}')");
+    bf_q_exec(db, "INSERT INTO servers_groups (group_id, name, transport, type) VALUES "
+                  "(1001, 'vpn', 'ssh', 'evenly')");
+    bf_q_exec(db, "INSERT INTO servers (server_id, server_gid, name, transport, host, "
+                  "services_count, settings) VALUES "
+                  "(1001, 1001, 'vpn1', 'ssh', 'h1', 2, '{\"host_name\":\"n1\"}')");
     bf_q_exec(db, "INSERT INTO spool (id, user_id, user_service_id, event, status, created, "
                   "settings) VALUES "
                   "(900009, 40092, 1099, '{\"name\":\"CREATE\"}', 'NEW', 1483228800, "
@@ -242,6 +247,34 @@ static const struct tcase cases[] = {
       "spool.history.clean: permission denied (admin or task only)",
       "SELECT count(*) FROM spool_history", 2 },
     { AS_ADMIN, 0, "{{ spool.history.clean(days = 100000) }}", NULL, "at most", NULL, 0 },
+    /* server / sg: writes for admins and tasks; the task's server is an object */
+    { AS_TASK, 1099, "{{ server.host }}|{{ server.set('services_count', 3) }}|"
+                     "{{ server.services_count }}", "h1|1|3", NULL,
+      "SELECT services_count FROM servers WHERE server_id = 1001", 3 },
+    { AS_TASK, 0, "{{ server(1001).set_settings({ max_services = 5 }).settings.max_services }}|"
+                  "{{ server(1001).settings.host_name }}", "5|n1", NULL,
+      "SELECT CAST(settings->>'max_services' AS INTEGER) FROM servers WHERE server_id = 1001",
+      5 },
+    { AS_ADMIN, 0, "{{ server(1001).set_settings(key_id = 999) }}", NULL, "key_id",
+      "SELECT count(*) FROM servers WHERE server_id = 1001 AND settings->>'key_id' IS NULL", 1 },
+    { AS_DANUK, 0, "{{ server(1001).set_settings({ a = 1 }) }}", NULL,
+      "server.set_settings: permission denied", NULL, 0 },
+    { AS_DANUK, 0, "{{ server(1001).set('services_count', 9) }}", NULL,
+      "server.set: permission denied (admin or task only)",
+      "SELECT services_count FROM servers WHERE server_id = 1001", 2 },
+    { AS_ADMIN, 0, "{{ server(1001).set(services_count = 0) }}", "1", NULL,
+      "SELECT services_count FROM servers WHERE server_id = 1001", 0 },
+    { AS_ADMIN, 0, "{{ server(1001).set('name', 'x') }}", NULL, "only services_count", NULL, 0 },
+    { AS_ADMIN, 0, "{{ server(1001).set('services_count', -1) }}", NULL, "non-negative",
+      "SELECT services_count FROM servers WHERE server_id = 1001", 2 },
+    { AS_DANUK, 0, "{{ sg(1001).name }}|{{ sg(1001).type }}|{{ sg(1001).transport }}|"
+                   "{{ sg.id(1001).get_servers.0.server_id }}|{{ sg(1001).id }}|"
+                   "{{ sg.list_for_api.last.group_id }}|{{ server(1001).list_for_api.0.name }}",
+      "vpn|evenly|ssh|1001|1001|1001|vpn1", NULL, NULL, 0 },
+    { AS_ADMIN, 0, "{{ sg(1001).set_settings({ x = 1 }).settings.x }}", "1", NULL,
+      "SELECT CAST(settings->>'x' AS INTEGER) FROM servers_groups WHERE group_id = 1001", 1 },
+    { AS_DANUK, 0, "{{ sg(1001).set_settings({ x = 1 }) }}", NULL,
+      "sg.set_settings: permission denied", NULL, 0 },
 };
 
 /* Renders src as who (us bound to usi); *rc gets the status. Returns the output (owned). */
@@ -249,8 +282,9 @@ static char *render_as(struct db *db, enum who who, int64_t usi, const char *src
                        struct err *e)
 {
     json_t *settings = json_pack("{s:I}", "user_service_id", (json_int_t)usi);
+    json_t *server = json_pack("{s:i,s:s}", "server_id", 1001, "host", "h1");
     struct spool_task t = { .id = 900009, .user_id = DANUK, .usi = usi, .attempt = 1, .token = "t",
-                            .name = "", .settings = settings };
+                            .name = "", .settings = settings, .server = server };
     struct render_ctx r = { .db = db, .user_id = who == AS_BOB ? BOB : who == AS_ADMIN ? ADMIN
                                                                                          : DANUK,
                             .admin = who == AS_ADMIN, .usi = usi,
@@ -260,6 +294,7 @@ static char *render_as(struct db *db, enum who who, int64_t usi, const char *src
     *rc = render_text(&r, "t", src, strlen(src), &out, e);
     render_ctx_release(&r);
     json_decref(settings);
+    json_decref(server);
     return buf_detach(&out, NULL);
 }
 
