@@ -5,12 +5,20 @@
  * dates as local strings); a row of another user is undefined unless the
  * render is an admin's (D11). In a task, `pay` and `bonus` default to the
  * task's settings pay_id / bonus_id.
+ *
+ * The collection members on any of them (wd.last, wd.list_for_api,
+ * pay.last, pay.forecast, bonus.list_for_api, …) are those of the owner's
+ * user collections (user.wd, user.pays, user.bonus in obj_user.c), called
+ * for the row's owner — the current user for an unbound object. wd.next and
+ * wd.sum are here.
  */
 #include "objects_int.h"
 
 #include "../billing/bonus.h"
 #include "../billing/payment.h"
 #include "../billing/withdraw.h"
+#include "../core/money.h"
+#include "../db/db.h"
 
 /* The row of sql for o->id when it belongs to a user the render may see. */
 static json_t *owned_row(struct render_ctx *r, const struct obj *o, const struct model *m,
@@ -94,21 +102,103 @@ static int m_wd_id(struct obj *o, struct render_ctx *r, const struct tpl_args *a
     return 0;
 }
 
+/* Calls member name of the user collection kind k for the owner of o. */
+static int delegate(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                    struct tpl_value *out, struct err *e, const struct obj_kind *k,
+                    const char *name)
+{
+    struct obj c = { .kind = k, .user_id = o->user_id };
+    for (const struct obj_method *m = k->methods; m && m->name; m++)
+        if (!strcmp(m->name, name))
+            return m->fn(&c, r, a, out, e);
+    return TPL_DECLINED;
+}
+
+#define DELEGATE(fname, kind, name)                                                           \
+    static int fname(struct obj *o, struct render_ctx *r, const struct tpl_args *a,           \
+                     struct tpl_value *out, struct err *e)                                    \
+    {                                                                                         \
+        return delegate(o, r, a, out, e, &kind, name);                                        \
+    }
+DELEGATE(m_wd_last, obj_user_wd_kind, "last")
+DELEGATE(m_wd_list, obj_user_wd_kind, "list_for_api")
+DELEGATE(m_pay_last, obj_user_pays_kind, "last")
+DELEGATE(m_pay_list, obj_user_pays_kind, "list_for_api")
+DELEGATE(m_pay_items, obj_user_pays_kind, "items")
+DELEGATE(m_pay_forecast, obj_user_pays_kind, "forecast")
+DELEGATE(m_pay_paysystems, obj_user_pays_kind, "paysystems")
+DELEGATE(m_bonus_list, obj_user_bonus_kind, "list_for_api")
+
+/* wd.next: the next (prepaid) withdraw of the same user service, or undefined. */
+static int m_wd_next(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                     struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    json_t *row = wd_load(r, o);
+    if (!row)
+        return TPL_DECLINED;
+    struct db_value p[] = { DB_INT(json_integer_value(json_object_get(row, "user_service_id"))),
+                            DB_INT(o->id) };
+    int64_t next = 0;
+    int rc = db_query_int(r->db, "SELECT min(withdraw_id) FROM withdraw_history WHERE "
+                          "user_service_id = $1 AND withdraw_id > $2", p, 2, &next, e);
+    json_decref(row);
+    if (rc && rc != ERR_NOT_FOUND)
+        return rc;
+    err_clear(e);
+    *out = next ? value_of(r, &obj_wd_kind, next) : tpl_undef();
+    return 0;
+}
+
+/* wd.sum: the total of the owner's paid withdraws (money charged for services). */
+static int m_wd_sum(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                    struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    struct db_value p[] = { DB_INT(o->user_id) };
+    int64_t sum = 0;
+    if (!o->user_id)
+        return TPL_DECLINED;
+    int rc = db_query_int(r->db, "SELECT COALESCE(sum(total), 0) FROM withdraw_history WHERE "
+                          "user_id = $1 AND withdraw_date IS NOT NULL", p, 1, &sum, e);
+    if (rc)
+        return rc;
+    json_t *j = money_to_json(sum);
+    *out = obj_from_json(j);
+    json_decref(j);
+    return 0;
+}
+
 static const struct obj_method wd_methods[] = {
     { "id", m_wd_id },
     { "paid", m_wd_paid },
     { "unpaid", m_wd_unpaid },
+    { "last", m_wd_last },
+    { "list_for_api", m_wd_list },
+    { "next", m_wd_next },
+    { "sum", m_wd_sum },
     { NULL, NULL },
 };
 
-static const struct obj_method row_methods[] = {
+static const struct obj_method pay_methods[] = {
     { "id", m_wd_id },
+    { "last", m_pay_last },
+    { "list_for_api", m_pay_list },
+    { "items", m_pay_items },
+    { "forecast", m_pay_forecast },
+    { "paysystems", m_pay_paysystems },
+    { NULL, NULL },
+};
+
+static const struct obj_method bonus_methods[] = {
+    { "id", m_wd_id },
+    { "list_for_api", m_bonus_list },
     { NULL, NULL },
 };
 
 const struct obj_kind obj_wd_kind = { "Core::Withdraw", wd_methods, wd_load };
-const struct obj_kind obj_pay_kind = { "Core::Pay", row_methods, pay_load };
-const struct obj_kind obj_bonus_kind = { "Core::Bonus", row_methods, bonus_load };
+const struct obj_kind obj_pay_kind = { "Core::Pay", pay_methods, pay_load };
+const struct obj_kind obj_bonus_kind = { "Core::Bonus", bonus_methods, bonus_load };
 
 /* The id argument, else the integer key of the task's settings (0 = none). */
 static int64_t id_or_task(struct render_ctx *r, const struct tpl_args *a, const char *task_key)

@@ -54,7 +54,12 @@ static void seed(struct db *db)
                   "withdraw_date, end_date, cost, total, service_id, user_service_id) VALUES "
                   "(1001, 40092, 1483228800, 1483228800, 1485907190, 10000, 10000, 1001, 1099), "
                   "(1002, 40093, 1483228800, 1483228800, 1485907190, 10000, 10000, 1001, 1200), "
-                  "(1003, 40092, 1483228800, NULL, NULL, 10000, 10000, 1001, 1301)");
+                  "(1003, 40092, 1483228800, NULL, NULL, 10000, 10000, 1001, 1301), "
+                  "(1004, 40092, 1484000000, NULL, NULL, 10000, 10000, 1001, 1099)");
+    bf_q_exec(db, "INSERT INTO pays_history (id, user_id, pay_system_id, money, date) VALUES "
+                  "(1001, 40092, 'manual', 100000, 1483228800)");
+    bf_q_exec(db, "INSERT INTO bonus_history (id, user_id, date, bonus, comment) VALUES "
+                  "(1001, 40092, 1483228800, 500, '{\"msg\":\"x\"}')");
     bf_q_exec(db, "INSERT INTO user_services (user_service_id, user_id, service_id, "
                   "withdraw_id, created, expire, status, status_before, parent, next, settings) "
                   "VALUES "
@@ -206,7 +211,7 @@ static const struct tcase cases[] = {
                  "{{ service(1001).us.size }}|{{ service(1001).wd.0.id }}", "01|1|1002", NULL,
       NULL, 0 },
     { AS_DANUK, 0, "{{ service(1001).us.size }}|{{ service(1001).wd.size }}|"
-                   "{{ service(1001).withdraw.0.total }}", "3|2|100", NULL, NULL, 0 },
+                   "{{ service(1001).withdraw.0.total }}", "3|3|100", NULL, NULL, 0 },
     { AS_DANUK, 0, "{{ service.list_for_api.size }}|{{ service.items.1.name }}", "5|VPN", NULL,
       NULL, 0 },
     { AS_DANUK, 0, "{{ service.create_for_api('service_id', 1005, 'check_allow_to_order', 1)"
@@ -275,6 +280,16 @@ static const struct tcase cases[] = {
       "SELECT CAST(settings->>'x' AS INTEGER) FROM servers_groups WHERE group_id = 1001", 1 },
     { AS_DANUK, 0, "{{ sg(1001).set_settings({ x = 1 }) }}", NULL,
       "sg.set_settings: permission denied", NULL, 0 },
+    /* wd / pay / bonus: the owner's collections, wd.next and wd.sum */
+    { AS_DANUK, 1099, "{{ wd.last.id }}|{{ wd.list_for_api.size }}|{{ us.wd.next.id }}|"
+                      "[{{ wd(1004).next }}]|{{ wd.sum }}|{{ wd(1003).sum }}|{{ wd(1004).unpaid }}",
+      "1004|3|1004|[]|100|100|1", NULL, NULL, 0 },
+    { AS_BOB, 0, "{{ wd.sum }}|{{ wd.last.id }}|[{{ wd(1001).next }}{{ wd(1001).last }}]|"
+                 "[{{ pay.last }}{{ bonus.list_for_api }}]", "100|1002|[]|[]", NULL, NULL, 0 },
+    { AS_DANUK, 0, "{{ pay.last.money }}|{{ pay.list_for_api.money }}|{{ pay(1001).last.id }}|"
+                   "{{ bonus.list_for_api.bonus }}|{{ bonus(1001).amount }}|"
+                   "{{ bonus(1001).list_for_api.comment.msg }}", "1000|1000|1001|5|5|x", NULL,
+      NULL, 0 },
 };
 
 /* Renders src as who (us bound to usi); *rc gets the status. Returns the output (owned). */
