@@ -254,23 +254,27 @@ static int pay_in_tree(struct db *db, struct bcache *c, int64_t usi, const struc
 }
 
 static int charge_pay_us_impl(struct db *db, struct bcache *c, int64_t usi, int64_t now,
-                              const struct wd *known, bool *paid, struct wd *out, struct err *e)
+                              const struct charge_known *known, bool *paid, struct wd *out,
+                              struct err *e)
 {
     struct us_link l = { 0 };
     struct wd w;
     struct bill_service s;
+    int rc = 0;
     *paid = false;
     if (out)
         out->withdraw_id = 0;
-    int rc = link_load(db, usi, &l, e);
-    if (rc)
+    if (known && known->has_row)
+        l = (struct us_link){ known->withdraw_id, known->parent, known->service_id,
+                              known->user_id };
+    else if ((rc = link_load(db, usi, &l, e)))
         return rc;
     if (!l.withdraw_id) {
         *paid = true;
         return 0;
     }
-    if (known && known->withdraw_id == l.withdraw_id)
-        w = *known;
+    if (known && known->wd && known->wd->withdraw_id == l.withdraw_id)
+        w = *known->wd;
     else if ((rc = withdraw_get(db, l.withdraw_id, &w, e)))
         return rc;
     if (w.withdraw_date) {
@@ -374,7 +378,8 @@ int charge_pay_us(struct db *db, int64_t usi, int64_t now, bool *paid, struct er
 }
 
 int charge_pay_us_cached(struct db *db, struct bcache *c, int64_t usi, int64_t now,
-                         const struct wd *known, bool *paid, struct wd *out, struct err *e)
+                         const struct charge_known *known, bool *paid, struct wd *out,
+                         struct err *e)
 {
     return finish_call(charge_pay_us_impl(db, c, usi, now, known, paid, out, e), e);
 }

@@ -52,16 +52,24 @@ int charge_apply(struct db *db, struct wd *w, const json_t *cfg, int64_t now, st
  */
 int charge_pay_us(struct db *db, int64_t usi, int64_t now, bool *paid, struct err *e);
 
+/* What the caller of charge_pay_us_cached already holds, so that it is not read again. */
+struct charge_known {
+    bool has_row;          /* the four fields are the us row as it now stands */
+    int64_t withdraw_id, parent, service_id, user_id;
+    const struct wd *wd;   /* a withdraw row just read or written, or NULL */
+};
+
 /*
- * The same, reading services through cache c (may be NULL, bcache.h). known
- * (may be NULL) is a withdraw row the caller has just read or written: when
- * it is the us's current withdraw it is used instead of reading that row
- * again. When out is not NULL it receives the current withdraw as it now
- * stands in the database (withdraw_id 0 when the us has none).
+ * The same, reading services through cache c (may be NULL, bcache.h) and taking
+ * from known (may be NULL) the us row and, when it is the us's current withdraw,
+ * known->wd instead of reading them. When out is not NULL it receives the
+ * current withdraw as it now stands in the database (withdraw_id 0 when the us
+ * has none).
  */
 struct bcache;
 int charge_pay_us_cached(struct db *db, struct bcache *c, int64_t usi, int64_t now,
-                         const struct wd *known, bool *paid, struct wd *out, struct err *e);
+                         const struct charge_known *known, bool *paid, struct wd *out,
+                         struct err *e);
 
 /*
  * Money back for early termination of withdraw withdraw_id at date

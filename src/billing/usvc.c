@@ -607,13 +607,16 @@ static int renewal_wd(struct bctx *b, struct usvc *us, const struct wd *prev, bo
 }
 
 /*
- * Pays the current withdraw of us (§7); known (may be NULL) is its row when the caller
- * has it; *w receives the row as it now stands.
+ * Pays the current withdraw of us (§7), us as stored; known (may be NULL) is the row of
+ * that withdraw when the caller has it; *w receives the row as it now stands.
  */
 static int pay_us(struct bctx *b, const struct usvc *us, const struct wd *known, bool *paid,
                   struct wd *w)
 {
-    return charge_pay_us_cached(b->db, b->cache, us->user_service_id, b->now, known, paid, w,
+    struct charge_known k = { .has_row = true, .withdraw_id = us->withdraw_id,
+                              .parent = us->parent, .service_id = us->service_id,
+                              .user_id = us->user_id, .wd = known };
+    return charge_pay_us_cached(b->db, b->cache, us->user_service_id, b->now, &k, paid, w,
                                 b->e);
 }
 
