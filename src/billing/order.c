@@ -22,7 +22,8 @@ int order_check(struct db *db, int64_t user_id, int64_t service_id, bool check_o
     }
     if (rc == ERR_NOT_FOUND)
         return err_set_status(e, ERR_NOT_FOUND, 404, "Service not found");
-    if (rc == 0 && check_orderable && (rc = pricelist_orderable(db, user_id, service_id, &ok, e)) == 0 && !ok)
+    if (rc == 0 && check_orderable &&
+        (rc = pricelist_orderable(db, user_id, service_id, &ok, e)) == 0 && !ok)
         rc = err_set_status(e, ERR_DENIED, 403, "The service is prohibited for registration");
     return rc;
 }

@@ -1117,8 +1117,8 @@ static int usvc_make_commands_impl(struct db *db, int64_t usi, const char *event
         return err_set_status(e, ERR_INVALID, 400, "make_commands_by_event: event required");
     bctx_init(&b, db, e);
     int rc = usvc_load(db, usi, &us, e);
-    if (rc == 0 && usvc_event_allowed(us.status, ev) && (rc = commands_of(&b, &us, ev, &cmds)) == 0 &&
-        json_array_size(cmds) > 0) {
+    if (rc == 0 && usvc_event_allowed(us.status, ev) &&
+        (rc = commands_of(&b, &us, ev, &cmds)) == 0 && json_array_size(cmds) > 0) {
         rc = run_commands(&b, &us, ev, cmds, usvc_event_target(ev) != NULL, 0);
         *queued = rc ? 0 : (int)json_array_size(cmds);
     }

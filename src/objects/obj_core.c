@@ -248,7 +248,8 @@ int obj_json_merge(struct render_ctx *r, const struct model *m, const char *col,
     json_t *values = json_object();
     json_object_set_new(values, col, config_store_merge(json_is_object(cur) ? cur : NULL, patch));
     int rc = check ? check(r->db, values, e) : 0;
-    char *text = rc ? NULL : json_dumps(json_object_get(values, col), JSON_COMPACT | JSON_SORT_KEYS);
+    char *text =
+        rc ? NULL : json_dumps(json_object_get(values, col), JSON_COMPACT | JSON_SORT_KEYS);
     struct db_value p[] = { DB_INT(id), DB_TEXT(text) };
     snprintf(sql, sizeof(sql), "UPDATE %s SET %s = $2 WHERE %s = $1", m->table, col, m->key);
     if (rc == 0)

@@ -101,6 +101,8 @@ struct tcase {
 };
 
 /* The new tasks (created after the seed) of user service usi for event ev. */
+/* The new tasks of the user (created after the seed). */
+#define NEW_TASKS "SELECT count(*) FROM spool WHERE user_id = 40092 AND created > 1483228800"
 #define SPOOL_OF(usi, ev)                                                                     \
     "SELECT count(*) FROM spool WHERE user_service_id = " #usi " AND event->>'name' = '" ev  \
     "' AND created > 1483228800"
@@ -124,9 +126,9 @@ static const struct tcase cases[] = {
       "SELECT count(*) FROM spool WHERE user_service_id = 1099 AND "
       "settings->'status'->>'after' = 'BLOCK' AND settings->'status'->>'before' = 'ACTIVE'", 1 },
     { AS_ADMIN, 1099, "{{ us.status('ACTIVE') }}", "ACTIVE", NULL,
-      "SELECT count(*) FROM spool WHERE user_id = 40092 AND created > 1483228800", 0 },
+      NEW_TASKS, 0 },
     { AS_ADMIN, 1302, "{{ us.status('ACTIVE') }}", "REMOVED", NULL,
-      "SELECT count(*) FROM spool WHERE user_id = 40092 AND created > 1483228800", 0 },
+      NEW_TASKS, 0 },
     { AS_ADMIN, 1099, "{{ us.status('FROZEN') }}", NULL, "Field status",
       "SELECT count(*) FROM user_services WHERE status = 'FROZEN'", 0 },
     { AS_DANUK, 1099, "{{ us.status('BLOCK') }}", NULL, "us.status: permission denied",
@@ -139,11 +141,11 @@ static const struct tcase cases[] = {
     { AS_TASK, 1099, "{{ us.make_commands_by_event('block') }}|{{ us.status }}", "1|PROGRESS",
       NULL, SPOOL_OF(1099, "BLOCK"), 1 },
     { AS_TASK, 1099, "[{{ us.make_commands_by_event('ACTIVATE') }}]|{{ us.status }}",
-      "[]|ACTIVE", NULL, "SELECT count(*) FROM spool WHERE user_id = 40092 AND created > 1483228800", 0 },
+      "[]|ACTIVE", NULL, NEW_TASKS, 0 },
     { AS_TASK, 1099, "{{ us.make_commands_by_event('CHANGED') }}|{{ us.status }}", "1|ACTIVE",
       NULL, SPOOL_OF(1099, "CHANGED"), 1 },
     { AS_DANUK, 1099, "{{ us.make_commands_by_event('BLOCK') }}", NULL,
-      "permission denied (admin or task only)", "SELECT count(*) FROM spool WHERE user_id = 40092 AND created > 1483228800", 0 },
+      "permission denied (admin or task only)", NEW_TASKS, 0 },
     { AS_TASK, 1099, "{{ us.make_commands_by_event('') }}", NULL, "event required", NULL, 0 },
     /* set(field, value): next, auto_bill, settings; D16 for users */
     { AS_DANUK, 1099, "{{ us.set('next', 1004) }}|{{ us.next }}", "1|1004", NULL,
