@@ -173,6 +173,16 @@ bool obj_arg_int(const struct tpl_args *a, size_t i, const char *key, int64_t *o
     return true;
 }
 
+json_t *obj_key_json(const struct obj *o)
+{
+    json_t *s = o->key ? json_loads(o->key, 0, NULL) : NULL;
+    if (!json_is_object(s)) {
+        json_decref(s);
+        s = json_object();
+    }
+    return s;
+}
+
 char *obj_arg_str(const struct tpl_args *a, size_t i, const char *key)
 {
     const struct tpl_value *v = arg_lookup(a, i, key);

@@ -14,23 +14,12 @@
 
 #define MAIL_DEFAULT_GID 2
 
-/* The setup settings of o (kept as JSON text in o->key), a new object. */
-static json_t *mail_settings(const struct obj *o)
-{
-    json_t *s = o->key ? json_loads(o->key, 0, NULL) : NULL;
-    if (!json_is_object(s)) {
-        json_decref(s);
-        s = json_object();
-    }
-    return s;
-}
-
 static int m_setup(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                    struct tpl_value *out, struct err *e)
 {
     UNUSED(r);
     UNUSED(e);
-    json_t *s = mail_settings(o);
+    json_t *s = obj_key_json(o);
     json_t *add = obj_args_object(a);
     json_object_update(s, add);
     char *key = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
@@ -59,7 +48,7 @@ static int m_send(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
 {
     if (!r->user_id)
         return err_set(e, ERR_DENIED, "mail.send: no current user");
-    json_t *settings = mail_settings(o);
+    json_t *settings = obj_key_json(o);
     json_t *add = a->npos == 1 ? NULL : obj_args_object(a);
     if (add)
         json_object_update(settings, add);

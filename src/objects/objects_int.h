@@ -105,6 +105,8 @@ struct tpl_value obj_from_json(const json_t *j);
 bool obj_arg_int(const struct tpl_args *a, size_t i, const char *key, int64_t *out);
 /* String argument, as above; *out is owned (free). Numbers are printed. */
 char *obj_arg_str(const struct tpl_args *a, size_t i, const char *key);
+/* The settings an object keeps as JSON text in o->key (setup-style objects): a new object, {} when none. */
+json_t *obj_key_json(const struct obj *o);
 /* Every key/value argument (named, positional hashes, positional pairs) as a new object. */
 json_t *obj_args_object(const struct tpl_args *a);
 /* A template value as JSON (owned; undefined → NULL). */
@@ -131,7 +133,7 @@ extern const struct obj_kind obj_user_kind, obj_user_services_kind, obj_user_pay
     obj_pay_kind, obj_bonus_kind, obj_server_kind, obj_config_kind, obj_storage_kind,
     obj_misc_kind, obj_task_kind, obj_spool_kind, obj_http_kind, obj_tpl_kind, obj_report_kind,
     obj_ssh_kind, obj_sg_kind, obj_servers_kind, obj_logger_kind,
-    obj_mail_kind;
+    obj_mail_kind, obj_s3_kind;
 
 /* Binds the top-level names of each family into vars (a TPL_HASH). */
 void obj_user_bind(struct tpl_value *vars, struct render_ctx *r);
@@ -146,6 +148,7 @@ void obj_task_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_http_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_ssh_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_mail_bind(struct tpl_value *vars, struct render_ctx *r);
+void obj_s3_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_cache_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_currency_bind(struct tpl_value *vars, struct render_ctx *r);
 void obj_profile_bind(struct tpl_value *vars, struct render_ctx *r);

@@ -63,6 +63,7 @@ static struct tpl_value build_vars(struct render_ctx *r, const char *name)
     obj_http_bind(&v, r);
     obj_ssh_bind(&v, r);
     obj_mail_bind(&v, r);
+    obj_s3_bind(&v, r);
     obj_cache_bind(&v, r);
     obj_currency_bind(&v, r);
     obj_profile_bind(&v, r);

@@ -48,6 +48,9 @@ struct http_client_req {
     long timeout_ms;          /* whole request; 0 = HTTP_CLIENT_TIMEOUT_MS */
     bool insecure;            /* true = do not verify the TLS peer and host name */
     size_t max_body;          /* response body cap; 0 = HTTP_CLIENT_BODY_MAX */
+    const char *aws_sigv4;    /* sign with AWS Signature V4, e.g. "aws:amz:REGION:s3"; NULL = no */
+    const char *username;     /* with aws_sigv4: the access key; else HTTP basic auth; NULL = none */
+    const char *password;     /* the secret key / password */
 };
 
 /* A response. Owned by the caller; free with http_client_resp_release(). */
