@@ -1,7 +1,8 @@
 /*
  * api_payment.c — payments and bonuses over HTTP: the user's payment list
- * (R57), admin payments (R98 create, R103 list, R104 delete), admin bonus
- * history (R105 list, R106 set_bonus, R107 edit, R108 delete).
+ * (R57), saved recurring methods (R55 list, R56 delete), admin payments
+ * (R98 create, R103 list, R104 delete), admin bonus history (R105 list,
+ * R106 set_bonus, R107 edit, R108 delete).
  *
  * The dispatcher has already switched c->user_id to an admin's `user_id`
  * argument (api.md §5.3); these handlers check that argument themselves,
@@ -11,6 +12,7 @@
  */
 #include "api.h"
 #include "resource.h"
+#include "../billing/autopay.h"
 #include "../billing/bonus.h"
 #include "../billing/forecast.h"
 #include "../billing/payment.h"
@@ -275,6 +277,32 @@ static int api_user_forecast(struct api_ctx *c)
     return 0;
 }
 
+/* ---- saved recurring payment methods (billing.md §21, src/billing/autopay.c) ---- */
+
+/* R55: [{pay_system, name}] — never the saved tokens. */
+static int api_user_autopayment_list(struct api_ctx *c)
+{
+    json_t *list = NULL;
+    int rc = autopay_list(c->db, c->user_id, &list, &c->err);
+    if (rc == 0)
+        api_set_data(c, list);
+    return rc;
+}
+
+/*
+ * R56: removes the saved method of pay_system, or all of them when it is
+ * absent or empty (SHM's `if ($pay_system)`); answers [{"success":1}] as
+ * SHM's User::delete_autopayment, also when nothing was saved.
+ */
+static int api_user_autopayment_delete(struct api_ctx *c)
+{
+    const char *ps = args_str(c->args, "pay_system");
+    int rc = autopay_delete(c->db, c->user_id, ps && *ps ? ps : NULL, NULL, &c->err);
+    if (rc == 0)
+        api_set_data(c, json_pack("{s:i}", "success", 1));
+    return rc;
+}
+
 /* ---- routes ---- */
 
 #define R(m, p, a, req, h, fl, tag, sum, d) { m, p, a, req, h, fl, NULL, NULL, tag, sum, d }
@@ -284,6 +312,10 @@ static const struct route routes[] = {
     /* R57 */
     R("GET", "/user/pay/forecast", AUTH_USER, NULL, api_user_forecast, 0, "user",
       "Forecast of payments due soon (days, blocked, consider_today)", NULL),           /* R58 */
+    R("GET", "/user/autopayment", AUTH_USER, NULL, api_user_autopayment_list, 0, "user",
+      "Saved recurring payment methods: [{pay_system, name}]", NULL),                   /* R55 */
+    R("DELETE", "/user/autopayment", AUTH_USER, NULL, api_user_autopayment_delete, 0, "user",
+      "Delete the saved recurring method of pay_system, or all of them", NULL),         /* R56 */
     R("PUT", "/admin/user/payment", AUTH_ADMIN, "user_id,money", api_admin_payment, 0, "admin",
       "Make a payment (idempotent by uniq_key)", NULL),                                  /* R98 */
     R("GET", "/admin/user/pay", AUTH_ADMIN, NULL, api_admin_pay_list, 0, "admin",

@@ -177,3 +177,10 @@ int config_store_remove_subkey(struct db *db, const char *key, const char *sub, 
     *out = cur;
     return 0;
 }
+
+bool config_flag_on(const json_t *v)
+{
+    if (json_is_string(v))
+        return json_string_length(v) && strcmp(json_string_value(v), "0") != 0;
+    return json_is_true(v) || (json_is_number(v) && json_number_value(v) != 0);
+}

@@ -26,6 +26,9 @@ int config_store_get(struct db *db, const char *key, json_t **out, struct err *e
  */
 json_t *config_store_lookup(struct db *db, const char *key, const char *dotted_path);
 
+/* SHM's truth of a config flag: true, a non-zero number, a non-empty string other than "0". */
+bool config_flag_on(const json_t *v);
+
 /* True for system keys (starting with "_"), which are never deleted. */
 bool config_store_key_protected(const char *key);
 /*

@@ -809,14 +809,6 @@ static json_t *forecast_total(struct render_ctx *r, int64_t uid)
     return t ? t : json_integer(0);
 }
 
-/* SHM's truth of a config flag: true, a non-zero number, a non-empty string other than "0". */
-bool obj_user_flag_on(const json_t *v)
-{
-    if (json_is_string(v))
-        return json_string_length(v) && strcmp(json_string_value(v), "0") != 0;
-    return json_is_true(v) || (json_is_number(v) && json_number_value(v) != 0);
-}
-
 /* One client entry of a pay system (other.md §7.2): public fields only (D13). */
 static json_t *paysystem_entry(const char *key, const json_t *c, const char *api_url,
                                int64_t uid, const json_t *amount, const json_t *forecast,
@@ -838,7 +830,7 @@ static json_t *paysystem_entry(const char *key, const json_t *c, const char *api
                           (long long)uid, (long long)time_now(), key, amt);
     free(base);
     json_t *name = json_object_get(c, "name");
-    bool internal = obj_user_flag_on(json_object_get(c, "internal"));
+    bool internal = config_flag_on(json_object_get(c, "internal"));
     json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:i,s:I,s:O}", "paysystem", prog ? prog : key,
                           "shm_url", url, "recurring", recurring, "internal", internal,
                           "allow_deletion", recurring, "user_id", (json_int_t)uid, "forecast",
@@ -884,12 +876,12 @@ static int p_paysystems(struct obj *o, struct render_ctx *r, const struct tpl_ar
     const char *k;
     json_t *c;
     json_object_foreach(json_is_object(ps) ? ps : NULL, k, c) {
-        if (!obj_user_flag_on(json_object_get(c, "show_for_client")))
+        if (!config_flag_on(json_object_get(c, "show_for_client")))
             continue;
         json_array_append_new(list, paysystem_entry(k, c, json_string_value(api), o->user_id,
                                                     amount, forecast, false));
         json_t *mine = json_object_get(saved, k);
-        if (obj_user_flag_on(json_object_get(c, "allow_recurring")) &&
+        if (config_flag_on(json_object_get(c, "allow_recurring")) &&
             json_object_get(mine, "payment_id"))
             json_array_append_new(list, paysystem_entry(k, c, json_string_value(api),
                                                         o->user_id, amount, forecast, true));

@@ -24,6 +24,7 @@
  */
 #include "obj_user_admin.h"
 
+#include "../billing/autopay.h"
 #include "../billing/payment.h"
 #include "../billing/recash.h"
 #include "../core/config_store.h"
@@ -517,33 +518,21 @@ USER_ADMIN_METHOD(obj_user_spool_history)
     return 0;
 }
 
-/* ---- saved recurring payment methods (billing.md §21) ---- */
+/* ---- saved recurring payment methods (billing.md §21, src/billing/autopay.c) ---- */
 
 /*
  * The saved recurring methods of o's user as a new object {ps: saved}, or
- * NULL when the render may not see the user: entries of
- * settings.pay_systems holding a payment_id whose config pay_systems entry
- * allows recurring payments (the same rule as pays.paysystems). *settings
- * (may be NULL) receives a copy of users.settings (owned).
+ * NULL when the render may not see the user. *settings (may be NULL)
+ * receives a copy of users.settings (owned).
  */
 static json_t *saved_methods(struct render_ctx *r, const struct obj *o, json_t **settings)
 {
     json_t *row = row_of(r, o);
     if (!row)
         return NULL;
-    json_t *ps = config_store_lookup(r->db, "pay_systems", NULL);
-    json_t *saved = json_object_get(json_object_get(row, "settings"), "pay_systems");
-    json_t *out = json_object();
-    const char *k;
-    json_t *m;
-    json_object_foreach(json_is_object(saved) ? saved : NULL, k, m) {
-        json_t *allow = json_object_get(json_object_get(ps, k), "allow_recurring");
-        if (obj_user_flag_on(allow) && json_object_get(m, "payment_id"))
-            json_object_set(out, k, m);
-    }
+    json_t *out = autopay_saved(r->db, json_object_get(row, "settings"));
     if (settings)
         *settings = json_deep_copy(json_object_get(row, "settings"));
-    json_decref(ps);
     json_decref(row);
     return out;
 }
@@ -564,24 +553,14 @@ USER_ADMIN_METHOD(obj_user_has_autopayment)
 USER_ADMIN_METHOD(obj_user_list_autopayments)
 {
     UNUSED(a);
-    UNUSED(e);
-    json_t *m = saved_methods(r, o, NULL);
-    if (!m)
+    if (!visible(r, o))
         return TPL_DECLINED;
-    json_t *ps = config_store_lookup(r->db, "pay_systems", NULL);
-    json_t *list = json_array();
-    const char *k;
-    json_t *v;
-    json_object_foreach(m, k, v) {
-        json_t *name = json_object_get(json_object_get(ps, k), "name");
-        json_array_append_new(list, json_pack("{s:s,s:O}", "pay_system", k, "name",
-                                              json_is_string(name) ? name : json_string(k)));
-    }
-    *out = obj_from_json(list);
+    json_t *list = NULL;
+    int rc = autopay_list(r->db, o->id, &list, e);
+    if (rc == 0)
+        *out = obj_from_json(list);
     json_decref(list);
-    json_decref(ps);
-    json_decref(m);
-    return 0;
+    return rc;
 }
 
 /*
@@ -591,29 +570,11 @@ USER_ADMIN_METHOD(obj_user_list_autopayments)
  */
 USER_ADMIN_METHOD(obj_user_delete_autopayment)
 {
-    json_t *settings = NULL;
-    json_t *m = saved_methods(r, o, &settings);
-    if (!m)
+    if (!visible(r, o))
         return TPL_DECLINED;
     char *which = obj_arg_str(a, 0, "pay_system");
-    json_t *saved = json_object_get(settings, "pay_systems");
     int64_t n = 0;
-    const char *k;
-    json_t *v;
-    json_object_foreach(m, k, v)
-        if (!which || !strcmp(which, k))
-            n += json_object_del(saved, k) == 0;
-    int rc = 0;
-    if (n > 0) {
-        bool own = false;
-        json_t *fields = json_pack("{s:O}", "settings", settings);
-        rc = obj_tx_begin(r, &own, e);
-        if (rc == 0)
-            rc = obj_tx_end(r, own, user_update(r->db, o->id, fields, true, e), e);
-        json_decref(fields);
-    }
-    json_decref(m);
-    json_decref(settings);
+    int rc = autopay_delete(r->db, o->id, which, &n, e);
     free(which);
     if (rc == 0)
         *out = tpl_int(n);
@@ -631,9 +592,9 @@ static const char *autopay_skip(const json_t *settings, const json_t *conf, int6
     int64_t max = 0;
     if (amount <= 0)
         return "no amount";
-    if (obj_user_flag_on(json_object_get(settings, "deny_auto_payments")))
+    if (config_flag_on(json_object_get(settings, "deny_auto_payments")))
         return "denied by the user's settings";
-    if (!obj_user_flag_on(json_object_get(conf, "enabled")))
+    if (!config_flag_on(json_object_get(conf, "enabled")))
         return "auto_payments not enabled";
     if (money_from_json(json_object_get(wd, "max_amount"), &max) == 0 && amount > max)
         return "amount above withdraw.max_amount";

@@ -31,7 +31,4 @@ USER_ADMIN_METHOD(obj_user_list_autopayments);
 USER_ADMIN_METHOD(obj_user_delete_autopayment);
 USER_ADMIN_METHOD(obj_user_make_autopayment);
 
-/* SHM's truth of a config flag: true, a non-zero number, a non-empty string other than "0". */
-bool obj_user_flag_on(const json_t *v);
-
 #endif
