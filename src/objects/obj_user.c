@@ -27,9 +27,6 @@
 #include "../util/buf.h"
 #include "../util/timeutil.h"
 
-/* Values one filter(...) may bind. */
-#define FILTER_MAX_VALUES 64
-
 static json_t *user_load(struct render_ctx *r, const struct obj *o)
 {
     json_t *row = NULL;
@@ -447,40 +444,6 @@ const struct obj_kind obj_user_kind = { "Core::User", user_methods, user_load };
 /* ---- user.services ---- */
 
 /*
- * Appends the ORDER BY and LIMIT of a collection's modifiers (mods: {order:
- * [[column, "asc"|"desc"], …], limit, offset}; columns must be fields of m)
- * to sql. Default order: the key ascending. Returns 0 or ERR_INVALID.
- */
-static int order_and_limit(const struct model *m, const char *alias, const json_t *mods,
-                           struct buf *sql, struct err *e)
-{
-    json_t *order = json_object_get(mods, "order");
-    size_t i;
-    json_t *it;
-    buf_puts(sql, " ORDER BY ");
-    json_array_foreach(order, i, it) {
-        const char *col = json_string_value(json_array_get(it, 0));
-        const struct field *f = col ? model_field(m, col) : NULL;
-        if (!f || (f->flags & FF_NOFILTER))
-            return err_set(e, ERR_INVALID, "sort: unknown field %s", col ? col : "");
-        const char *dir = json_string_value(json_array_get(it, 1));
-        bool desc = dir && !strcmp(dir, "desc");
-        /* NULLs first ascending, last descending on both engines (as MySQL does) */
-        buf_printf(sql, "(%s.%s IS NULL) %s, %s.%s%s, ", alias, f->name, desc ? "ASC" : "DESC",
-                   alias, f->name, desc ? " DESC" : "");
-    }
-    buf_printf(sql, "%s.%s", alias, m->key);
-    int64_t limit = json_integer_value(json_object_get(mods, "limit"));
-    int64_t offset = json_integer_value(json_object_get(mods, "offset"));
-    if (limit > 0)
-        buf_printf(sql, " LIMIT %lld", (long long)limit);
-    if (offset > 0)
-        buf_printf(sql, "%s OFFSET %lld", limit > 0 ? "" : " LIMIT 1000000000",
-                   (long long)offset); /* SQLite needs a LIMIT before OFFSET */
-    return 0;
-}
-
-/*
  * The user's services as API rows (usvc_model plus name and category),
  * ascending usi. REMOVED ones are left out unless usi is given (api.md §9.8);
  * category is a LIKE mask; mods (may be NULL) are the collection's
@@ -491,7 +454,7 @@ static json_t *services_rows(struct render_ctx *r, int64_t uid, const char *cate
                              int64_t usi, const char *status, const json_t *mods,
                              struct err *e)
 {
-    struct db_value p[4 + FILTER_MAX_VALUES] = { DB_INT(uid) };
+    struct db_value p[4] = { DB_INT(uid) };
     int np = 1;
     struct buf sql;
     buf_init(&sql, 0);
@@ -511,15 +474,10 @@ static json_t *services_rows(struct render_ctx *r, int64_t uid, const char *cate
         p[np++] = DB_TEXT(status);
         buf_printf(&sql, " AND us.status = $%d", np);
     }
-    json_t *where = json_object_get(mods, "where");
-    if ((where && obj_filter_sql(&usvc_model, "us", where, &sql, p, &np, (int)ARRAY_SIZE(p),
-                                 e)) ||
-        order_and_limit(&usvc_model, "us", mods, &sql, e)) {
-        buf_free(&sql);
-        return NULL;
-    }
-    json_t *rows = obj_rows(r, &usvc_model, sql.data, p, np);
+    json_t *rows = obj_coll_query(r, &usvc_model, "us", &sql, p, np, mods, e);
     buf_free(&sql);
+    if (!rows)
+        return NULL;
     size_t i;
     json_t *row;
     json_array_foreach(rows, i, row) {
@@ -533,103 +491,13 @@ static json_t *services_rows(struct render_ctx *r, int64_t uid, const char *cate
     return rows;
 }
 
-/* The modifiers of a collection (kept as JSON text in o->key), a new object. */
-static json_t *collection_mods(const struct obj *o)
-{
-    json_t *f = o->key ? json_loads(o->key, 0, NULL) : NULL;
-    if (!json_is_object(f)) {
-        json_decref(f);
-        f = json_object();
-    }
-    if (!json_is_object(json_object_get(f, "where")))
-        json_object_set_new(f, "where", json_object());
-    if (!json_is_array(json_object_get(f, "order")))
-        json_object_set_new(f, "order", json_array());
-    return f;
-}
-
-/* A copy of collection o with modifiers mods (borrowed). */
-static struct tpl_value with_mods(const struct obj *o, const json_t *mods)
-{
-    char *key = json_dumps(mods, JSON_COMPACT | JSON_SORT_KEYS);
-    struct tpl_value v = obj_new(o->kind, o->id, o->user_id, key);
-    free(key);
-    return v;
-}
-
-/* filter(key = value, …): a copy of the collection with these conditions added. */
-static int s_filter(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
-                    struct tpl_value *out, struct err *e)
-{
-    UNUSED(r);
-    UNUSED(e);
-    json_t *m = collection_mods(o);
-    json_t *add = obj_args_object(a);
-    json_object_update(json_object_get(m, "where"), add);
-    *out = with_mods(o, m);
-    json_decref(add);
-    json_decref(m);
-    return 0;
-}
-
-/* limit(n, offset): a copy of the collection returning at most n rows after offset. */
-static int s_limit(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
-                   struct tpl_value *out, struct err *e)
-{
-    UNUSED(r);
-    UNUSED(e);
-    json_t *m = collection_mods(o);
-    int64_t n = 0, off = 0;
-    if (obj_arg_int(a, 0, "limit", &n) && n >= 0)
-        json_object_set_new(m, "limit", json_integer(n > 100000 ? 100000 : n));
-    if (obj_arg_int(a, 1, "offset", &off) && off >= 0)
-        json_object_set_new(m, "offset", json_integer(off));
-    *out = with_mods(o, m);
-    json_decref(m);
-    return 0;
-}
-
-/* sort(field, …) / rsort(field, …): a copy ordered by those columns (checked when listed). */
-static int sort_by(struct obj *o, const struct tpl_args *a, const char *dir,
-                   struct tpl_value *out)
-{
-    json_t *m = collection_mods(o);
-    json_t *order = json_object_get(m, "order");
-    json_array_clear(order);
-    for (size_t i = 0; i < a->npos; i++) {
-        char *col = obj_arg_str(a, i, NULL);
-        if (col)
-            json_array_append_new(order, json_pack("[s,s]", col, dir));
-        free(col);
-    }
-    *out = with_mods(o, m);
-    json_decref(m);
-    return 0;
-}
-
-static int s_sort(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
-                  struct tpl_value *out, struct err *e)
-{
-    UNUSED(r);
-    UNUSED(e);
-    return sort_by(o, a, "asc", out);
-}
-
-static int s_rsort(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
-                   struct tpl_value *out, struct err *e)
-{
-    UNUSED(r);
-    UNUSED(e);
-    return sort_by(o, a, "desc", out);
-}
-
 static int s_list_for_api(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                           struct tpl_value *out, struct err *e)
 {
     char *cat = obj_arg_str(a, (size_t)-1, "category");
     int64_t usi = 0;
     obj_arg_int(a, (size_t)-1, "usi", &usi);
-    json_t *mods = collection_mods(o);
+    json_t *mods = obj_coll_mods(o);
     json_t *rows = services_rows(r, o->user_id, cat, usi, NULL, mods, e);
     json_decref(mods);
     free(cat);
@@ -644,16 +512,7 @@ static int s_list_for_api(struct obj *o, struct render_ctx *r, const struct tpl_
 static int s_items(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                    struct tpl_value *out, struct err *e)
 {
-    json_t *mods = collection_mods(o);
-    json_t *where = obj_arg_json(tpl_args_kv(a, "where"));
-    if (json_is_object(where))
-        json_object_update(json_object_get(mods, "where"), where);
-    json_decref(where);
-    int64_t n;
-    if (obj_arg_int(a, (size_t)-1, "limit", &n) && n >= 0)
-        json_object_set_new(mods, "limit", json_integer(n > 100000 ? 100000 : n));
-    if (obj_arg_int(a, (size_t)-1, "offset", &n) && n >= 0)
-        json_object_set_new(mods, "offset", json_integer(n));
+    json_t *mods = obj_coll_items_mods(o, a);
     json_t *rows = services_rows(r, o->user_id, NULL, 0, NULL, mods, e);
     json_decref(mods);
     if (!rows)
@@ -708,10 +567,10 @@ static int s_id(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
 static const struct obj_method services_methods[] = {
     { "list_for_api", s_list_for_api },
     { "items", s_items },
-    { "filter", s_filter },
-    { "limit", s_limit },
-    { "sort", s_sort },
-    { "rsort", s_rsort },
+    { "filter", obj_coll_filter },
+    { "limit", obj_coll_limit },
+    { "sort", obj_coll_sort },
+    { "rsort", obj_coll_rsort },
     { "id", s_id },
     { "has_services", s_has },
     { "has_services_active", s_has_active },
@@ -725,53 +584,40 @@ const struct obj_kind obj_user_services_kind = { "Core::UserService", services_m
 
 /* ---- user.pays ---- */
 
-static json_t *pays_rows(struct render_ctx *r, int64_t uid, const char *order, int limit)
-{
-    char sql[160];
-    snprintf(sql, sizeof(sql), "SELECT * FROM pays_history WHERE user_id = $1 ORDER BY id %s%s",
-             order, limit ? " LIMIT 1" : "");
-    struct db_value p[] = { DB_INT(uid) };
-    return obj_rows(r, &pay_model, sql, p, 1);
-}
+static const struct obj_coll pays_coll = { &pay_model, "pays_history", "p", &obj_pay_kind };
 
 static int p_list_for_api(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                           struct tpl_value *out, struct err *e)
 {
     UNUSED(a);
-    UNUSED(e);
-    json_t *rows = pays_rows(r, o->user_id, "", 0);
-    *out = tpl_value_perl_list(obj_from_json(rows));
-    json_decref(rows);
-    return 0;
-}
-
-static int p_last(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
-                  struct tpl_value *out, struct err *e)
-{
-    UNUSED(a);
-    UNUSED(e);
-    json_t *rows = pays_rows(r, o->user_id, "DESC", 1);
-    json_t *row = json_array_get(rows, 0);
-    *out = row ? obj_new(&obj_pay_kind, json_integer_value(json_object_get(row, "id")),
-                         o->user_id, NULL)
-               : tpl_undef();
-    json_decref(rows);
-    return 0;
+    return obj_coll_list(o, r, &pays_coll, out, e);
 }
 
 static int p_items(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                    struct tpl_value *out, struct err *e)
 {
+    return obj_coll_items(o, r, &pays_coll, a, out, e);
+}
+
+/* The object of kind k for the id sql (one $1 = uid, one integer) selects, or undefined. */
+static struct tpl_value newest(struct render_ctx *r, int64_t uid, const char *sql,
+                              const struct obj_kind *k)
+{
+    struct db_value p[] = { DB_INT(uid) };
+    int64_t id = 0;
+    struct err e = { 0 };
+    db_query_int(r->db, sql, p, 1, &id, &e);
+    return id ? obj_new(k, id, uid, NULL) : tpl_undef();
+}
+
+/* last: the newest payment of the user (whatever the modifiers), or undefined. */
+static int p_last(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                  struct tpl_value *out, struct err *e)
+{
     UNUSED(a);
     UNUSED(e);
-    json_t *rows = pays_rows(r, o->user_id, "", 0);
-    *out = tpl_list_new();
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row)
-        tpl_list_push(out, obj_new(&obj_pay_kind, json_integer_value(json_object_get(row, "id")),
-                                   o->user_id, NULL));
-    json_decref(rows);
+    *out = newest(r, o->user_id, "SELECT COALESCE(max(id), 0) FROM pays_history "
+                                 "WHERE user_id = $1", &obj_pay_kind);
     return 0;
 }
 
@@ -908,6 +754,10 @@ static int p_paysystems(struct obj *o, struct render_ctx *r, const struct tpl_ar
 static const struct obj_method pays_methods[] = {
     { "list_for_api", p_list_for_api },
     { "items", p_items },
+    { "filter", obj_coll_filter },
+    { "limit", obj_coll_limit },
+    { "sort", obj_coll_sort },
+    { "rsort", obj_coll_rsort },
     { "last", p_last },
     { "forecast", p_forecast },
     { "paysystems", p_paysystems },
@@ -918,45 +768,43 @@ const struct obj_kind obj_user_pays_kind = { "Core::Pay", pays_methods, NULL };
 
 /* ---- user.wd, user.bonus ---- */
 
-static json_t *wd_rows(struct render_ctx *r, int64_t uid, bool last)
-{
-    struct db_value p[] = { DB_INT(uid) };
-    return obj_rows(r, &withdraw_model,
-                    last ? "SELECT * FROM withdraw_history WHERE user_id = $1 "
-                           "ORDER BY withdraw_id DESC LIMIT 1"
-                         : "SELECT * FROM withdraw_history WHERE user_id = $1 "
-                           "ORDER BY withdraw_id",
-                    p, 1);
-}
+static const struct obj_coll wd_coll = { &withdraw_model, "withdraw_history", "w",
+                                          &obj_wd_kind };
+static const struct obj_coll bonus_coll = { &bonus_model, "bonus_history", "b",
+                                             &obj_bonus_kind };
 
 static int w_list_for_api(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                           struct tpl_value *out, struct err *e)
 {
     UNUSED(a);
-    UNUSED(e);
-    json_t *rows = wd_rows(r, o->user_id, false);
-    *out = tpl_value_perl_list(obj_from_json(rows));
-    json_decref(rows);
-    return 0;
+    return obj_coll_list(o, r, &wd_coll, out, e);
 }
 
+static int w_items(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                   struct tpl_value *out, struct err *e)
+{
+    return obj_coll_items(o, r, &wd_coll, a, out, e);
+}
+
+/* last: the newest withdraw of the user (whatever the modifiers), or undefined. */
 static int w_last(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                   struct tpl_value *out, struct err *e)
 {
     UNUSED(a);
     UNUSED(e);
-    json_t *rows = wd_rows(r, o->user_id, true);
-    json_t *row = json_array_get(rows, 0);
-    *out = row ? obj_new(&obj_wd_kind, json_integer_value(json_object_get(row, "withdraw_id")),
-                         o->user_id, NULL)
-               : tpl_undef();
-    json_decref(rows);
+    *out = newest(r, o->user_id, "SELECT COALESCE(max(withdraw_id), 0) FROM withdraw_history "
+                                 "WHERE user_id = $1", &obj_wd_kind);
     return 0;
 }
 
 static const struct obj_method wd_methods[] = {
     { "list_for_api", w_list_for_api },
+    { "items", w_items },
     { "last", w_last },
+    { "filter", obj_coll_filter },
+    { "limit", obj_coll_limit },
+    { "sort", obj_coll_sort },
+    { "rsort", obj_coll_rsort },
     { NULL, NULL },
 };
 
@@ -966,17 +814,22 @@ static int b_list_for_api(struct obj *o, struct render_ctx *r, const struct tpl_
                           struct tpl_value *out, struct err *e)
 {
     UNUSED(a);
-    UNUSED(e);
-    struct db_value p[] = { DB_INT(o->user_id) };
-    json_t *rows = obj_rows(r, &bonus_model,
-                            "SELECT * FROM bonus_history WHERE user_id = $1 ORDER BY id", p, 1);
-    *out = tpl_value_perl_list(obj_from_json(rows));
-    json_decref(rows);
-    return 0;
+    return obj_coll_list(o, r, &bonus_coll, out, e);
+}
+
+static int b_items(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                   struct tpl_value *out, struct err *e)
+{
+    return obj_coll_items(o, r, &bonus_coll, a, out, e);
 }
 
 static const struct obj_method bonus_methods[] = {
     { "list_for_api", b_list_for_api },
+    { "items", b_items },
+    { "filter", obj_coll_filter },
+    { "limit", obj_coll_limit },
+    { "sort", obj_coll_sort },
+    { "rsort", obj_coll_rsort },
     { NULL, NULL },
 };
 

@@ -163,6 +163,43 @@ void obj_filter_bind(struct tpl_value *vars, struct render_ctx *r);
 struct buf;
 int obj_filter_sql(const struct model *m, const char *alias, const json_t *filter,
                    struct buf *sql, struct db_value *p, int *np, int cap, struct err *e);
+/* ---- table-backed collections (obj_coll.c, templates.md §7.0) ---- */
+
+/* A per-user table: rows of `table alias` WHERE alias.user_id = the collection's user. */
+struct obj_coll {
+    const struct model *m;            /* columns, filterable fields, key (item ids) */
+    const char *table, *alias;        /* code constants */
+    const struct obj_kind *item_kind; /* the object items() returns per row */
+};
+/* The modifiers kept in o->key: a new {where, order[, limit, offset]}. */
+json_t *obj_coll_mods(const struct obj *o);
+/* obj_coll_mods plus items' where = {…}, limit and offset arguments. */
+json_t *obj_coll_items_mods(const struct obj *o, const struct tpl_args *a);
+/* filter(key = value, …), limit(n, offset), sort(col, …), rsort(col, …): modified copies. */
+int obj_coll_filter(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                    struct tpl_value *out, struct err *e);
+int obj_coll_limit(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                   struct tpl_value *out, struct err *e);
+int obj_coll_sort(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                  struct tpl_value *out, struct err *e);
+int obj_coll_rsort(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                   struct tpl_value *out, struct err *e);
+/*
+ * Runs sql (a SELECT … WHERE … over m's table as alias, with np ≤ 8 values p)
+ * after appending mods' conditions, ORDER BY (default: m's key) and
+ * LIMIT/OFFSET. Returns the rows (new array), or NULL with e set for a bad
+ * filter or sort column.
+ */
+json_t *obj_coll_query(struct render_ctx *r, const struct model *m, const char *alias,
+                       struct buf *sql, struct db_value *p, int np, const json_t *mods,
+                       struct err *e);
+/* list_for_api: the rows of c for o's user under o's modifiers (a Perl list). */
+int obj_coll_list(struct obj *o, struct render_ctx *r, const struct obj_coll *c,
+                  struct tpl_value *out, struct err *e);
+/* items(where = {…}, limit, offset): c->item_kind objects of those rows. */
+int obj_coll_items(struct obj *o, struct render_ctx *r, const struct obj_coll *c,
+                   const struct tpl_args *a, struct tpl_value *out, struct err *e);
+
 /* `tpl` (the template being rendered, named name) and `report`. */
 void obj_tpl_bind(struct tpl_value *vars, struct render_ctx *r, const char *name);
 

@@ -187,12 +187,17 @@ static const struct vec vectors[] = {
                   "{{ user(50001).delete }}|{{ user(50001).lock }}]", "[|||||]" },
 };
 
+static void expect_all(struct db *db, const struct vec *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        expect(db, v[i].user, v[i].admin, v[i].src, v[i].want);
+}
+
 static void test_vectors(void **state)
 {
     struct db *db = DB(state);
     seed(db);
-    for (size_t i = 0; i < ARRAY_SIZE(vectors); i++)
-        expect(db, vectors[i].user, vectors[i].admin, vectors[i].src, vectors[i].want);
+    expect_all(db, vectors, ARRAY_SIZE(vectors));
     /* bob's vectors never reached alice; the admin's did */
     assert_int_equal(count(db, "SELECT COUNT(*) FROM users WHERE user_id = $1 AND "
                                "full_name = 'A2'", ALICE), 1);
@@ -494,6 +499,69 @@ static void test_make_autopayment(void **state)
     expect(db, BOB, false, "[{{ user(50001).make_autopayment(5) }}]", "[]");
 }
 
+/* Rows of alice (and one of bob) in pays_history, withdraw_history and bonus_history. */
+static void seed_money(struct db *db)
+{
+    bf_q_exec(db, "INSERT INTO pays_history (id, user_id, pay_system_id, money, date) VALUES "
+                  "(901, 50001, 'manual', 1000, 1483228800), "
+                  "(902, 50001, 'yoomoney', 2550, 1483315200), "
+                  "(903, 50001, 'manual', 500, 1483401600), "
+                  "(904, 50002, 'manual', 9900, 1483401600)");
+    bf_q_exec(db, "INSERT INTO withdraw_history (withdraw_id, user_id, create_date, "
+                  "withdraw_date, cost, total, service_id, user_service_id) VALUES "
+                  "(801, 50001, 1483228800, 1483228800, 1000, 1000, 1, 7), "
+                  "(802, 50001, 1483228800, NULL, 2000, 2000, 1, 8), "
+                  "(803, 50001, 1483228800, 1483315200, 300, 300, 1, 7), "
+                  "(804, 50002, 1483228800, NULL, 100, 100, 1, 9)");
+    bf_q_exec(db, "INSERT INTO bonus_history (id, user_id, date, bonus, comment) VALUES "
+                  "(701, 50001, 1483228800, 500, NULL), (702, 50001, 1483315200, -200, NULL), "
+                  "(703, 50002, 1483315200, 100, NULL)");
+}
+
+/* filter / sort / rsort / limit / items on pays, wd and bonus (templates.md §7.0). */
+static const struct vec coll_cases[] = {
+    { ALICE, false, "{{ FOR p IN user.pays.filter(pay_system_id = 'manual').items }}"
+                    "{{ p.id }}:{{ p.money }};{{ END }}", "901:10;903:5;" },
+    { ALICE, false, "{{ FOR p IN user.pay.filter(money = gt(6)).list_for_api }}{{ p.id }};"
+                    "{{ END }}", "901;902;" },
+    { ALICE, false, "{{ FOR p IN user.pays.rsort('money').limit(2).items }}{{ p.id }};{{ END }}",
+      "902;901;" },
+    { ALICE, false, "{{ FOR p IN user.pays.sort('pay_system_id').items(limit = 2, offset = 1) }}"
+                    "{{ p.id }};{{ END }}", "903;902;" },
+    { ALICE, false, "{{ FOR p IN user.pays.items(where = { money = le(5) }) }}{{ p.id }};{{ END }}",
+      "903;" },
+    { ALICE, false, "{{ c = user.pays }}{{ d = c.filter(id = 902) }}{{ c.items.size }}|"
+                    "{{ d.items.size }}|{{ d.filter(money = 0).items.size }}", "3|1|0" },
+    { ALICE, false, "{{ FOR w IN user.wd.filter(withdraw_date = isNull).items }}{{ w.id }}:"
+                    "{{ w.total }};{{ END }}|{{ FOR w IN user.withdraws.filter(user_service_id = 7)"
+                    ".rsort('withdraw_id').list_for_api }}{{ w.withdraw_id }};{{ END }}",
+      "802:20;|803;801;" },
+    { ALICE, false, "{{ FOR b IN user.bonus.filter(bonus = isNegative).items }}{{ b.id }}:"
+                    "{{ b.amount }};{{ END }}|{{ FOR b IN user.bonus.rsort('date').list_for_api }}"
+                    "{{ b.id }};{{ END }}", "702:-2;|702;701;" },
+    { ALICE, false, "{{ user.pays.last.id }}|{{ user.wd.last.id }}|"
+                    "{{ user.pays.filter(id = 901).last.id }}", "903|803|903" },
+    /* D11: only the render's own user; an admin any user */
+    { ALICE, false, "[{{ user(50002).pays.filter(money = gt(0)).items.size }}]", "[]" },
+    { ADMIN, true, "{{ FOR p IN user(50002).pays.filter(money = gt(0)).items }}{{ p.id }};"
+                   "{{ END }}|{{ user(50002).wd.filter(withdraw_date = isNull).items.0.id }}|"
+                   "{{ user(50002).bonus.items.0.id }}", "904;|804|703" },
+};
+
+static void test_collection_filters(void **state)
+{
+    struct db *db = DB(state);
+    seed(db);
+    seed_money(db);
+    expect_all(db, coll_cases, ARRAY_SIZE(coll_cases));
+    expect_error(db, ALICE, false, "{{ user.pays.filter(password = 1).items }}",
+                 "filter: unknown field password");
+    expect_error(db, ALICE, false, "{{ user.wd.rsort('nope').list_for_api }}",
+                 "sort: unknown field nope");
+    expect_error(db, ALICE, false, "{{ user.bonus.filter(bonus = 'x').items }}",
+                 "filter bonus");
+}
+
 int main(void)
 {
     static const struct bf_case dbc[] = {
@@ -502,6 +570,7 @@ int main(void)
         { "passwords", test_passwords }, { "recash", test_recash },
         { "delete_reg", test_delete_reg }, { "autopayment", test_autopayment },
         { "make_autopayment", test_make_autopayment },
+        { "collection_filters", test_collection_filters },
     };
     if (peer_start(&g_peer, "HttpPeer", NULL))
         return 1;
