@@ -164,43 +164,109 @@ static int history_interrupted(struct db *db, int64_t hid, int64_t now, struct e
     return rc;
 }
 
-/* Writes the claim: history row, then the spool row's claim columns. */
-static int claim_write(struct db *db, const struct spool_opts *o, const struct db_result *r,
-                       int row, struct spool_claim *c, int64_t now, struct err *e)
+/* The type a JSON text parameter is cast to in a VALUES list. */
+static const char *sql_json_type(struct db *db)
 {
-    int rc = 0;
-    if (db_result_get(r, row, "claimed_by")) /* an expired lease of another node */
-        rc = history_interrupted(db, db_result_get_int(r, row, "history_id"), now, e);
+    return db_engine_of(db) == DB_PG ? "JSONB" : "TEXT";
+}
+
+/*
+ * Appends "(VALUES (CAST($k AS t0), CAST($k+1 AS t1), …), …) AS v" to b: rows
+ * rows of the ncols types in types, numbered from parameter first; the
+ * columns are v.column1, v.column2, … on both engines.
+ */
+static void values_sql(struct buf *b, int rows, const char *const *types, int ncols, int first)
+{
+    buf_puts(b, "(VALUES ");
+    for (int i = 0; i < rows; i++) {
+        buf_puts(b, i ? ", (" : "(");
+        for (int j = 0; j < ncols; j++)
+            buf_printf(b, "%sCAST($%d AS %s)", j ? ", " : "", first + i * ncols + j, types[j]);
+        buf_putc(b, ')');
+    }
+    buf_puts(b, ") AS v");
+}
+
+/* Runs the statement head + VALUES list + tail with params p (np of them); r may be NULL. */
+static int exec_values(struct db *db, const char *head, const char *tail, int rows,
+                       const char *const *types, int ncols, const struct db_value *p, int np,
+                       struct db_result **r, struct err *e)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_puts(&b, head);
+    values_sql(&b, rows, types, ncols, np - rows * ncols + 1);
+    buf_puts(&b, tail);
+    int rc = r ? db_query(db, b.data, p, np, r, e) : db_exec(db, b.data, p, np, NULL, e);
+    buf_free(&b);
+    return rc;
+}
+
+/* The history rows of the n claims c[] (one INSERT … SELECT); sets c[i].history_id. */
+static int claim_history_set(struct db *db, const struct spool_opts *o, struct spool_claim *c,
+                             int n, int64_t now, struct err *e)
+{
+    static const char *const types[] = { "BIGINT", "BIGINT", "TEXT" };
     char *resp = history_response(o->node, now, 0, NULL, NULL);
-    struct db_value h[] = { DB_INT(c->task.id), DB_INT(c->task.user_id),
-                            c->task.usi ? DB_INT(c->task.usi) : DB_NULL, DB_TEXT(resp),
-                            DB_TEXT(db_result_get(r, row, "event")), DB_INT(c->prio),
-                            DB_TEXT(db_result_get(r, row, "status")), DB_INT(now),
-                            DB_TEXT(db_result_get(r, row, "executed")),
-                            DB_INT(db_result_get_int(r, row, "delayed")),
-                            DB_TEXT(db_result_get(r, row, "settings")), DB_TEXT(c->token),
-                            DB_INT(c->task.attempt), DB_TEXT(o->node) };
-    struct db_result *hr = NULL;
-    if (rc == 0)
-        rc = db_query(db,
-                      "INSERT INTO spool_history (spool_id, user_id, user_service_id, response,"
-                      " event, prio, status, created, executed, delayed, settings, token, attempt,"
-                      " node) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-                      " RETURNING id",
-                      h, 14, &hr, e);
+    char head[512];
+    snprintf(head, sizeof(head),
+             "INSERT INTO spool_history (spool_id, user_id, user_service_id, response, event,"
+             " prio, status, created, executed, delayed, settings, token, attempt, node)"
+             " SELECT s.id, s.user_id, v.column2, CAST($1 AS %s), s.event, s.prio, s.status,"
+             " CAST($2 AS BIGINT), s.executed, s.delayed, s.settings, v.column3, s.attempts + 1,"
+             " CAST($3 AS TEXT) FROM spool s, ",
+             sql_json_type(db));
+    struct db_value *p = xcalloc((size_t)(3 + 3 * n), sizeof(*p));
+    p[0] = DB_TEXT(resp);
+    p[1] = DB_INT(now);
+    p[2] = DB_TEXT(o->node);
+    for (int i = 0; i < n; i++) {
+        p[3 + 3 * i] = DB_INT(c[i].task.id);
+        p[4 + 3 * i] = c[i].task.usi ? DB_INT(c[i].task.usi) : DB_NULL;
+        p[5 + 3 * i] = DB_TEXT(c[i].token);
+    }
+    struct db_result *r = NULL;
+    int rc = exec_values(db, head, " WHERE s.id = v.column1 ORDER BY s.prio, s.id RETURNING id, spool_id",
+                         n, types, 3, p, 3 + 3 * n, &r, e);
+    for (int row = 0; rc == 0 && row < db_result_rows(r); row++)
+        for (int i = 0; i < n; i++)
+            if (c[i].task.id == db_result_int(r, row, 1))
+                c[i].history_id = db_result_int(r, row, 0);
+    for (int i = 0; rc == 0 && i < n; i++)
+        if (!c[i].history_id)
+            rc = err_set(e, ERR_INTERNAL, "spool: task %lld vanished while claimed",
+                         (long long)c[i].task.id);
+    db_result_free(r);
+    free(p);
     free(resp);
+    return rc;
+}
+
+/* Writes the claims of the n tasks c[]: their history rows, then the spool rows' claim columns. */
+static int claim_write_set(struct db *db, const struct spool_opts *o, struct spool_claim *c,
+                           int n, int64_t now, struct err *e)
+{
+    static const char *const types[] = { "BIGINT", "TEXT", "BIGINT", "BIGINT" };
+    int rc = claim_history_set(db, o, c, n, now, e);
     if (rc)
         return rc;
-    c->history_id = db_result_int(hr, 0, 0);
-    db_result_free(hr);
-    bool lock = c->task.usi && strcmp(c->name, USVC_CHANGED) != 0;
-    struct db_value u[] = { DB_TEXT(o->node), DB_INT(now + o->lease), DB_TEXT(c->token),
-                            lock ? DB_INT(c->task.usi) : DB_NULL, DB_INT(c->history_id),
-                            DB_INT(c->task.id) };
-    return db_exec(db,
-                   "UPDATE spool SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1,"
-                   " token = $3, usi_lock = $4, history_id = $5, manual = 0 WHERE id = $6",
-                   u, 6, NULL, e);
+    struct db_value *p = xcalloc((size_t)(2 + 4 * n), sizeof(*p));
+    p[0] = DB_TEXT(o->node);
+    p[1] = DB_INT(now + o->lease);
+    for (int i = 0; i < n; i++) {
+        bool lock = c[i].task.usi && strcmp(c[i].name, USVC_CHANGED) != 0;
+        p[2 + 4 * i] = DB_INT(c[i].task.id);
+        p[3 + 4 * i] = DB_TEXT(c[i].token);
+        p[4 + 4 * i] = lock ? DB_INT(c[i].task.usi) : DB_NULL;
+        p[5 + 4 * i] = DB_INT(c[i].history_id);
+    }
+    rc = exec_values(db,
+                     "UPDATE spool SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1,"
+                     " token = v.column2, usi_lock = v.column3, history_id = v.column4, manual = 0"
+                     " FROM ",
+                     " WHERE spool.id = v.column1", n, types, 4, p, 2 + 4 * n, NULL, e);
+    free(p);
+    return rc;
 }
 
 /*
@@ -251,20 +317,25 @@ static int claim_rows(struct db *db, struct db_value *p, const struct spool_opts
     struct db_result *r = NULL;
     p[5] = DB_INT(max - *n);
     *skipped = false;
-    int rc = db_query(db, claim_sql_cached(db), p, 6, &r, e);
+    int first = *n, rc = db_query(db, claim_sql_cached(db), p, 6, &r, e);
     for (int row = 0; rc == 0 && row < db_result_rows(r) && *n < max; row++) {
         struct spool_claim *c = &out[*n];
         bool busy = false;
         claim_fill(c, r, row, now);
         if (!(busy = usi_in_batch(out, *n, c)))
             rc = usi_busy(db, c, now, &busy, e);
-        if (rc == 0 && !busy && (rc = claim_write(db, o, r, row, c, now, e)) == 0)
+        if (rc == 0 && !busy && db_result_get(r, row, "claimed_by")) /* another node's lease expired */
+            rc = history_interrupted(db, db_result_get_int(r, row, "history_id"), now, e);
+        if (rc == 0 && !busy)
             (*n)++;
         else
             spool_claim_free(c);
         *skipped = *skipped || busy;
     }
     db_result_free(r);
+    /* written before the next SELECT, which must see them as claimed */
+    if (rc == 0 && *n > first)
+        rc = claim_write_set(db, o, out + first, *n - first, now, e);
     return rc;
 }
 
@@ -436,6 +507,9 @@ static int finish_row(struct db *db, const struct spool_opts *o, struct spool_cl
     return rc;
 }
 
+/* The history row's error when the task row no longer carried the claim at the finish. */
+#define CLAIM_LOST "claim lost (the task was changed meanwhile)"
+
 /* Records one outcome inside the open transaction. */
 static int finish_in_tx(struct db *db, const struct spool_opts *o, struct spool_claim *c,
                         enum task_result r, const json_t *data, int64_t now, struct err *e)
@@ -447,8 +521,7 @@ static int finish_in_tx(struct db *db, const struct spool_opts *o, struct spool_
         rc = success_us(db, c, e);
     if (rc == 0 && !held)
         hstatus = r == TASK_SUCCESS ? "SUCCESS" : r == TASK_STUCK ? "STUCK" : "FAIL";
-    char *resp = history_response(o->node, c->started, now, data,
-                                  held ? NULL : "claim lost (the task was changed meanwhile)");
+    char *resp = history_response(o->node, c->started, now, data, held ? NULL : CLAIM_LOST);
     struct db_value p[] = { DB_TEXT(hstatus), DB_TEXT(resp), DB_INT(now), DB_INT(c->history_id) };
     if (rc == 0)
         rc = db_exec(db,
@@ -459,13 +532,105 @@ static int finish_in_tx(struct db *db, const struct spool_opts *o, struct spool_
     return rc;
 }
 
+/*
+ * A SUCCESS that needs no per-task logic: not periodic, and no us to update
+ * (none, or it was gone at execution). The bulk of local tasks.
+ */
+static bool finish_plain(const struct spool_claim *c, enum task_result r)
+{
+    return r == TASK_SUCCESS && !spool_event_period(c->event) && (!c->task.usi || c->us_missing);
+}
+
+/*
+ * Deletes the spool rows of the n plain successes c[idx[..]] that still carry
+ * their claim (same node, same attempt) in one statement; held[k] tells which.
+ */
+static int plain_delete(struct db *db, const struct spool_opts *o, const struct spool_claim *c,
+                        const int *idx, int n, bool *held, struct err *e)
+{
+    static const char *const types[] = { "BIGINT", "BIGINT" };
+    struct db_value *p = xcalloc((size_t)(1 + 2 * n), sizeof(*p));
+    p[0] = DB_TEXT(o->node);
+    for (int k = 0; k < n; k++) {
+        p[1 + 2 * k] = DB_INT(c[idx[k]].task.id);
+        p[2 + 2 * k] = DB_INT(c[idx[k]].task.attempt);
+    }
+    struct db_result *r = NULL;
+    int rc = exec_values(db,
+                         "DELETE FROM spool WHERE claimed_by = $1 AND (id, attempts) IN"
+                         " (SELECT v.column1, v.column2 FROM ",
+                         ") RETURNING id", n, types, 2, p, 1 + 2 * n, &r, e);
+    for (int k = 0; k < n; k++) {
+        held[k] = false;
+        for (int row = 0; rc == 0 && row < db_result_rows(r); row++)
+            held[k] = held[k] || db_result_int(r, row, 0) == c[idx[k]].task.id;
+    }
+    db_result_free(r);
+    free(p);
+    return rc;
+}
+
+/*
+ * The plain successes c[idx[0..n)] with set-based statements (the per-task
+ * path of finish_in_tx gives the same rows): the spool rows still carrying
+ * their claim are deleted, and every history row is completed as SUCCESS,
+ * with `error: claim lost …` where the claim was gone.
+ */
+static int finish_plain_set(struct db *db, const struct spool_opts *o, struct spool_claim *c,
+                            json_t *const *data, const int *idx, int n, int64_t now,
+                            struct err *e)
+{
+    const char *types[] = { "BIGINT", sql_json_type(db) };
+    bool *held = xcalloc((size_t)n, sizeof(*held));
+    char **resp = xcalloc((size_t)n, sizeof(*resp));
+    struct db_value *p = xcalloc((size_t)(1 + 2 * n), sizeof(*p));
+    int rc = plain_delete(db, o, c, idx, n, held, e);
+    p[0] = DB_INT(now);
+    for (int k = 0; k < n; k++) {
+        const struct spool_claim *ck = &c[idx[k]];
+        resp[k] = history_response(o->node, ck->started, now, data[idx[k]],
+                                   held[k] ? NULL : CLAIM_LOST);
+        p[1 + 2 * k] = DB_INT(ck->history_id);
+        p[2 + 2 * k] = DB_TEXT(resp[k]);
+    }
+    if (rc == 0)
+        rc = exec_values(db,
+                         "UPDATE spool_history SET status = 'SUCCESS', executed = $1,"
+                         " response = v.column2 FROM ",
+                         " WHERE spool_history.id = v.column1", n, types, 2, p, 1 + 2 * n, NULL, e);
+    for (int k = 0; k < n; k++)
+        free(resp[k]);
+    free(resp);
+    free(held);
+    free(p);
+    return rc;
+}
+
+/* Records the n outcomes inside the open transaction: plain successes as a set, the rest alone. */
+static int finish_all_in_tx(struct db *db, const struct spool_opts *o, struct spool_claim *c,
+                            const enum task_result *r, json_t *const *data, int n, int64_t now,
+                            struct err *e)
+{
+    int *plain = xcalloc((size_t)n, sizeof(*plain)), np = 0, rc = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        if (finish_plain(&c[i], r[i]))
+            plain[np++] = i;
+        else
+            rc = finish_in_tx(db, o, &c[i], r[i], data[i], now, e);
+    }
+    if (rc == 0 && np)
+        rc = finish_plain_set(db, o, c, data, plain, np, now, e);
+    free(plain);
+    return rc;
+}
+
 int spool_finish_batch(struct db *db, const struct spool_opts *o, struct spool_claim *c,
                        const enum task_result *r, json_t *const *data, int n, int64_t now,
                        struct err *e)
 {
     int rc = db_begin(db, true, e);
-    for (int i = 0; rc == 0 && i < n; i++)
-        rc = finish_in_tx(db, o, &c[i], r[i], data[i], now, e);
+    if (rc == 0)
+        rc = finish_all_in_tx(db, o, c, r, data, n, now, e);
     if (rc == 0 && (rc = db_commit(db, e)) == 0) {
         for (int i = 0; i < n; i++)
             c[i].recorded = true;
