@@ -512,6 +512,117 @@ static void test_batch(void **state)
         spool_claim_free(&c[i]);
 }
 
+/* The history row hid: status, executed, attempt, node, token and response.spool/error. */
+static void expect_history(struct db *db, const struct spool_claim *c, const char *status,
+                           int64_t executed, bool lost)
+{
+    expect_text(db, "SELECT status FROM spool_history WHERE id = $1", c->history_id, status);
+    expect_text(db, "SELECT token FROM spool_history WHERE id = $1", c->history_id, c->token);
+    expect_text(db, "SELECT node FROM spool_history WHERE id = $1", c->history_id, "node-a");
+    assert_int_equal(q_int(db, "SELECT executed FROM spool_history WHERE id = $1", c->history_id),
+                     executed);
+    assert_int_equal(q_int(db, "SELECT attempt FROM spool_history WHERE id = $1", c->history_id),
+                     c->task.attempt);
+    assert_int_equal(q_int(db, "SELECT spool_id FROM spool_history WHERE id = $1", c->history_id),
+                     c->task.id);
+    char *text = q_text(db, "SELECT response FROM spool_history WHERE id = $1", c->history_id);
+    json_t *r = json_loads(text, 0, NULL);
+    free(text);
+    json_t *sp = json_object_get(r, "spool");
+    assert_string_equal(json_string_value(json_object_get(sp, "node")), "node-a");
+    assert_int_equal(json_integer_value(json_object_get(sp, "started")), T0);
+    assert_int_equal(json_integer_value(json_object_get(sp, "finished")), executed);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "response"), "n")),
+                     c->task.id);
+    const char *err = json_string_value(json_object_get(r, "error"));
+    if (lost)
+        assert_string_equal(err, "claim lost (the task was changed meanwhile)");
+    else
+        assert_null(err);
+    json_decref(r);
+}
+
+/*
+ * One batch with every kind of outcome: plain successes (finished as a set),
+ * a FAIL, a periodic success, a success with a us, and two plain successes
+ * whose claim was lost (row retried by an admin; row deleted).
+ */
+static void test_mixed_batch(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    struct spool_claim c[8];
+    int n = 0;
+    int64_t us = mkus(db, 0);
+    int64_t ids[] = { mktask(db, "{\"name\":\"OK1\"}", 100, 0),
+                      mktask(db, "{\"name\":\"FAILS\"}", 100, 0),
+                      mktask(db, "{\"name\":\"LOST\"}", 100, 0),
+                      mktask(db, "{\"name\":\"PERIODIC\",\"period\":3600}", 100, 0),
+                      mktask(db, "{\"name\":\"BLOCK\"}", 100, us),
+                      mktask(db, "{\"name\":\"GONE\"}", 100, 0),
+                      mktask(db, "{\"name\":\"OK2\"}", 100, 0) };
+    if (spool_claim_batch(db, &node_a, T0, c, 8, &n, &e))
+        fail_msg("batch: %s", e.msg);
+    assert_int_equal(n, 7);
+    for (int i = 0; i < n; i++) { /* the claim's history rows, one per task */
+        assert_int_equal(c[i].task.id, ids[i]);
+        expect_text(db, "SELECT status FROM spool_history WHERE id = $1", c[i].history_id, "NEW");
+        assert_int_equal(q_int(db, "SELECT history_id FROM spool WHERE id = $1", ids[i]),
+                         c[i].history_id);
+        expect_text(db, "SELECT token FROM spool WHERE id = $1", ids[i], c[i].token);
+        expect_text(db, "SELECT claimed_by FROM spool WHERE id = $1", ids[i], "node-a");
+    }
+    assert_int_equal(q_int(db, "SELECT usi_lock FROM spool WHERE id = $1", ids[4]), us);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM spool WHERE usi_lock IS NOT NULL", 0), 1);
+    assert_int_equal(q_int(db, "SELECT user_service_id FROM spool_history WHERE id = $1",
+                           c[4].history_id), us);
+    /* an admin retries LOST and deletes GONE while they run */
+    struct db_value lost[] = { DB_INT(ids[2]) }, gone[] = { DB_INT(ids[5]) };
+    OK(db_exec(db, "UPDATE spool SET claimed_by = NULL, claimed_until = NULL, attempts = 0"
+                   " WHERE id = $1", lost, 1, NULL, &e_));
+    OK(db_exec(db, "DELETE FROM spool WHERE id = $1", gone, 1, NULL, &e_));
+    enum task_result r[7] = { TASK_SUCCESS, TASK_FAIL, TASK_SUCCESS, TASK_SUCCESS,
+                              TASK_SUCCESS, TASK_SUCCESS, TASK_SUCCESS };
+    json_t *d[7];
+    for (int i = 0; i < n; i++)
+        d[i] = json_pack("{s:I}", "n", (json_int_t)ids[i]);
+    if (spool_finish_batch(db, &node_a, c, r, d, n, T0 + 5, &e))
+        fail_msg("finish batch: %s", e.msg);
+    const char *hstatus[] = { "SUCCESS", "FAIL", "SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS",
+                              "SUCCESS" };
+    for (int i = 0; i < n; i++) {
+        assert_true(c[i].recorded);
+        expect_history(db, &c[i], hstatus[i], T0 + 5, i == 2 || i == 5);
+    }
+    assert_int_equal(q_int(db, "SELECT count(*) FROM spool_history", 0), 7);
+    /* spool rows: successes deleted, FAIL retried, periodic re-armed, LOST left as the admin set it */
+    assert_int_equal(q_int(db, "SELECT count(*) FROM spool", 0), 3);
+    expect_text(db, "SELECT status FROM spool WHERE id = $1", ids[1], "FAIL");
+    assert_int_equal(q_int(db, "SELECT delayed FROM spool WHERE id = $1", ids[1]), 3);
+    expect_text(db, "SELECT status FROM spool WHERE id = $1", ids[2], "NEW");
+    assert_int_equal(q_int(db, "SELECT count(*) FROM spool WHERE id = $1 AND claimed_by IS NULL",
+                           ids[2]), 1);
+    expect_text(db, "SELECT status FROM spool WHERE id = $1", ids[3], "DELAYED");
+    assert_int_equal(q_int(db, "SELECT delayed FROM spool WHERE id = $1", ids[3]), 3600);
+    assert_int_equal(q_int(db, "SELECT attempts FROM spool WHERE id = $1", ids[3]), 0);
+    expect_text(db, "SELECT status FROM user_services WHERE user_service_id = $1", us, "BLOCK");
+    assert_int_equal(q_int(db, "SELECT count(*) FROM spool WHERE claimed_by IS NOT NULL", 0), 0);
+    /* LOST runs again with the same token and its attempt (D9) */
+    char token[sizeof(c[2].token)];
+    snprintf(token, sizeof(token), "%s", c[2].token);
+    for (int i = 0; i < n; i++) {
+        spool_claim_free(&c[i]);
+        json_decref(d[i]);
+    }
+    if (spool_claim_batch(db, &node_a, T0 + 5, c, 8, &n, &e))
+        fail_msg("batch: %s", e.msg);
+    assert_int_equal(n, 1);
+    assert_int_equal(c[0].task.id, ids[2]);
+    assert_string_equal(c[0].token, token);
+    assert_int_equal(c[0].task.attempt, 1);
+    spool_claim_free(&c[0]);
+}
+
 static void test_missing_user_and_us(void **state)
 {
     struct db *db = DB(state);
@@ -754,6 +865,7 @@ static const struct tcase db_cases[] = {
     { "methods", test_methods },
     { "local_answer", test_local_answer },
     { "batch", test_batch },
+    { "mixed_batch", test_mixed_batch },
     { "missing_user_and_us", test_missing_user_and_us },
     { "prepared_event", test_prepared_event },
     { "cleanup_and_prolongate", test_cleanup_and_prolongate },
