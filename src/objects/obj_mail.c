@@ -2,7 +2,8 @@
  * obj_mail.c — `mail` (templates.md §7.11, transports.md §3.6):
  * mail.setup(to = …, subject = …, from = …, …) returns a mail object with
  * those settings; .send(message) (or send(message = …)) queues a mail task
- * for the current user on server group `server_gid` (a setup key), else
+ * for the object's user (the current user; `user.mail` is bound to that
+ * user, so an admin render can mail any user) on server group `server_gid` (a setup key), else
  * config mail.server_gid, else 2 (billd's mail group; SHM's dev seed uses 6,
  * quirk Q10). The mail transport then sends it (recipient defaults, from,
  * …, transports.md §3). Returns the task id.
@@ -46,7 +47,7 @@ static int64_t mail_gid(struct render_ctx *r, json_t *settings)
 static int m_send(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                   struct tpl_value *out, struct err *e)
 {
-    if (!r->user_id)
+    if (!o->user_id)
         return err_set(e, ERR_DENIED, "mail.send: no current user");
     json_t *settings = obj_key_json(o);
     json_t *add = a->npos == 1 ? NULL : obj_args_object(a);
@@ -60,7 +61,7 @@ static int m_send(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
     json_t *event = json_pack("{s:s,s:s,s:s,s:I,s:{s:s}}", "kind", "Transport::Mail", "title",
                               "mail from a template", "name", "SYSTEM", "server_gid",
                               (json_int_t)gid, "settings", "transport", "mail");
-    struct spool_new t = { .user_id = r->user_id, .event = event, .settings = settings };
+    struct spool_new t = { .user_id = o->user_id, .event = event, .settings = settings };
     int64_t id = 0;
     int rc = spool_add(r->db, &t, &id, e);
     json_decref(event);

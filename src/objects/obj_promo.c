@@ -8,6 +8,8 @@
  *                        used, used_by, settings, expire, get), undefined unless the render
  *                        is an admin's or the user created it (D11)
  *   promo.list_for_api   the codes the user created (usage rows of reusable codes skipped)
+ *   promo.applied        the codes the user applied: [{id, used}] (when), oldest first —
+ *                        never the code's settings or template (the creator's, D11)
  *   promo.generate(template_id = …, count = 1, length = 10, prefix = '', reusable = 0,
  *                  quantity = …, status = 1, public = {…}, expire = date, code = …, custom keys)
  *                        creates codes for the user as PUT /admin/promo does (other.md §4.2):
@@ -15,6 +17,10 @@
  *                        one code (code or random); every argument but template_id, expire
  *                        and code goes into settings (status 1 and reusable 0 by default).
  *                        Returns the list of codes.
+ *
+ * `user.promo` is this object for that user (obj_user.c): list_for_api,
+ * applied and generate act for it; the top-level `promo` is the render's
+ * user's.
  *
  * Generation (core/promo.c) needs a user (not anonymous), an existing template, count
  * 1–1000, and codes of at most 32 characters; a given code must not exist yet. Errors fail
@@ -58,8 +64,8 @@ static int m_id(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
 static int m_list(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                   struct tpl_value *out, struct err *e)
 {
-    UNUSED(o), UNUSED(a), UNUSED(e);
-    struct db_value p[] = { DB_INT(r->user_id) };
+    UNUSED(a), UNUSED(e);
+    struct db_value p[] = { DB_INT(o->user_id) };
     json_t *rows = obj_rows(r, &promo_model,
                             "SELECT " PROMO_SELECT " FROM promo_codes p WHERE p.user_id = $1 AND "
                             PROMO_CREATOR_ROW " ORDER BY p.created, p.id",
@@ -69,17 +75,31 @@ static int m_list(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
     return 0;
 }
 
+/* applied: the uses by this user — non-reusable codes it marked, usage rows of reusable ones. */
+static int m_applied(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                     struct tpl_value *out, struct err *e)
+{
+    UNUSED(a), UNUSED(e);
+    struct db_value p[] = { DB_INT(o->user_id) };
+    json_t *rows = obj_rows(r, &promo_model,
+                            "SELECT p.id, p.used FROM promo_codes p WHERE p.used_by = $1 "
+                            "ORDER BY p.used, p.id",
+                            p, 1);
+    *out = obj_from_json(rows);
+    json_decref(rows);
+    return 0;
+}
+
 static int m_generate(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                       struct tpl_value *out, struct err *e)
 {
-    UNUSED(o);
-    if (!r->user_id)
+    if (!o->user_id)
         return err_set(e, ERR_DENIED, "promo.generate: no user");
     json_t *args = obj_args_object(a), *codes = NULL;
     bool own = false;
     int rc = obj_tx_begin(r, &own, e);
     if (rc == 0)
-        rc = obj_tx_end(r, own, promo_generate(r->db, r->user_id, args, time_now(), &codes, e),
+        rc = obj_tx_end(r, own, promo_generate(r->db, o->user_id, args, time_now(), &codes, e),
                         e);
     if (rc == 0)
         *out = obj_from_json(codes);
@@ -96,13 +116,14 @@ static int m_generate(struct obj *o, struct render_ctx *r, const struct tpl_args
 static const struct obj_method promo_methods[] = {
     { "id", m_id },
     { "list_for_api", m_list },
+    { "applied", m_applied },
     { "generate", m_generate },
     { NULL, NULL },
 };
 
-static const struct obj_kind promo_kind = { "Core::Promo", promo_methods, NULL };
+const struct obj_kind obj_promo_kind = { "Core::Promo", promo_methods, NULL };
 
 void obj_promo_bind(struct tpl_value *vars, struct render_ctx *r)
 {
-    tpl_hash_set(vars, "promo", 5, obj_new(&promo_kind, 0, r->user_id, NULL));
+    tpl_hash_set(vars, "promo", 5, obj_new(&obj_promo_kind, 0, r->user_id, NULL));
 }

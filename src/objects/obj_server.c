@@ -3,8 +3,9 @@
  * argument `server` is the render's server (the task's, or the one the
  * caller bound) as a plain hash, so `server.host` and `server.settings.x`
  * read it directly; `server(id)` is the servers row id with settings
- * decoded. Servers are readable by renders with a current user, and so
- * are `sg(id)` (a server group: columns, get_servers, list_for_api) and
+ * decoded; server(id).group / .groups its group (one: servers.server_gid)
+ * as an object / a list. Servers are readable by renders with a current
+ * user, and so are `sg(id)` (a server group: columns, get_servers, list_for_api) and
  * `servers` (list_for_api, servers_by_group_id(N), list_by_transport(t)).
  * The bound server is an object too when its row has a server_id, so the
  * writing members work on it: set_settings and set('services_count', N) on
@@ -40,15 +41,37 @@ static struct tpl_value server_list(struct render_ctx *r, const char *sql, const
     return v;
 }
 
+/* The group of server o (its server_gid) as an object, or undefined. */
+static struct tpl_value group_of(struct render_ctx *r, struct obj *o)
+{
+    json_t *row = server_load(r, o);
+    int64_t gid = json_integer_value(json_object_get(row, "server_gid"));
+    json_decref(row);
+    return gid ? obj_new(&obj_sg_kind, gid, o->user_id, NULL) : tpl_undef();
+}
+
 static int m_group(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                    struct tpl_value *out, struct err *e)
 {
     UNUSED(a);
     UNUSED(e);
-    json_t *row = server_load(r, o);
-    int64_t gid = json_integer_value(json_object_get(row, "server_gid"));
-    json_decref(row);
-    *out = gid ? obj_new(&obj_sg_kind, gid, o->user_id, NULL) : tpl_undef();
+    *out = group_of(r, o);
+    return 0;
+}
+
+/*
+ * groups: the list of groups the server belongs to — a server has one
+ * server_gid (data-model.md §2), so [group] or [] when it has none.
+ */
+static int m_groups(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
+                    struct tpl_value *out, struct err *e)
+{
+    UNUSED(a);
+    UNUSED(e);
+    struct tpl_value g = group_of(r, o);
+    *out = tpl_list_new();
+    if (g.type != TPL_UNDEF)
+        tpl_list_push(out, g);
     return 0;
 }
 
@@ -132,6 +155,7 @@ static int m_by_transport(struct obj *o, struct render_ctx *r, const struct tpl_
 
 static const struct obj_method server_methods[] = {
     { "group", m_group },
+    { "groups", m_groups },
     { "set_settings", m_server_set_settings },
     { "set", m_server_set },
     { "list_for_api", m_list_all },

@@ -101,7 +101,7 @@ static int m_get_bonus(struct obj *o, struct render_ctx *r, const struct tpl_arg
     return 0;
 }
 
-/* A per-user collection object (services, pays, wd, bonus) when the user is visible. */
+/* A per-user object (services, pays, wd, bonus, promo, mail) when the user is visible. */
 static int collection(struct obj *o, struct render_ctx *r, const struct obj_kind *k,
                       struct tpl_value *out)
 {
@@ -123,29 +123,22 @@ static int m_services(struct obj *o, struct render_ctx *r, const struct tpl_args
     return collection(o, r, &obj_user_services_kind, out);
 }
 
-static int m_pays(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
-                  struct tpl_value *out, struct err *e)
-{
-    UNUSED(a);
-    UNUSED(e);
-    return collection(o, r, &obj_user_pays_kind, out);
-}
-
-static int m_wd(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
-                struct tpl_value *out, struct err *e)
-{
-    UNUSED(a);
-    UNUSED(e);
-    return collection(o, r, &obj_user_wd_kind, out);
-}
-
-static int m_bonus(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
-                   struct tpl_value *out, struct err *e)
-{
-    UNUSED(a);
-    UNUSED(e);
-    return collection(o, r, &obj_user_bonus_kind, out);
-}
+/* A member answering collection(o, r, &kind): the user's object of that kind. */
+#define USER_VIEW(fname, kind)                                                                \
+    static int fname(struct obj *o, struct render_ctx *r, const struct tpl_args *a,           \
+                     struct tpl_value *out, struct err *e)                                    \
+    {                                                                                         \
+        UNUSED(a);                                                                            \
+        UNUSED(e);                                                                            \
+        return collection(o, r, &kind, out);                                                  \
+    }
+USER_VIEW(m_pays, obj_user_pays_kind)
+USER_VIEW(m_wd, obj_user_wd_kind)
+USER_VIEW(m_bonus, obj_user_bonus_kind)
+/* promo: the promo object of this user (the codes it created and applied, generate) */
+USER_VIEW(m_promo, obj_promo_kind)
+/* mail: the mail object bound to this user (mail.setup(…).send queues for it) */
+USER_VIEW(m_mail, obj_mail_kind)
 
 /*
  * gen_session(usi = N): a new session of this user → {id}. With usi (which
@@ -402,6 +395,8 @@ static const struct obj_method user_methods[] = {
     { "wd", m_wd },
     { "withdraws", m_wd },
     { "bonus", m_bonus },
+    { "promo", m_promo },
+    { "mail", m_mail },
     { "gen_session", m_gen_session },
     { "email", m_email },
     { "emails", m_email },

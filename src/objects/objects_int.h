@@ -133,7 +133,7 @@ extern const struct obj_kind obj_user_kind, obj_user_services_kind, obj_user_pay
     obj_pay_kind, obj_bonus_kind, obj_server_kind, obj_config_kind, obj_storage_kind,
     obj_misc_kind, obj_task_kind, obj_spool_kind, obj_http_kind, obj_tpl_kind, obj_report_kind,
     obj_ssh_kind, obj_sg_kind, obj_servers_kind, obj_logger_kind,
-    obj_mail_kind, obj_s3_kind;
+    obj_mail_kind, obj_s3_kind, obj_promo_kind;
 
 /* Binds the top-level names of each family into vars (a TPL_HASH). */
 void obj_user_bind(struct tpl_value *vars, struct render_ctx *r);

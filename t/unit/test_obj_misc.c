@@ -13,6 +13,7 @@
 #include "billing_fixture.h"
 #include "peers.h"
 
+#include "core/promo.h"
 #include "core/ratelimit.h"
 #include "objects/objects_int.h"
 #include "objects/render.h"
@@ -573,6 +574,60 @@ static void test_promo(void **state)
     time_unfreeze();
 }
 
+/*
+ * user.promo (the codes a user created and applied) and user.mail (mail
+ * queued for that user): per-user views, within the render's rights (D11).
+ */
+static void test_user_promo_mail(void **state)
+{
+    struct db *db = DB(state);
+    struct err e = { 0 };
+    bf_q_exec(db, "INSERT INTO users (user_id, login, password, created, balance, bonus, gid) "
+                  "VALUES (1, 'admin', 'x', 1483228800, 0, 0, 1), "
+                  "(40092, 'danuk', 'x', 1483228800, 0, 0, 0), "
+                  "(40093, 'bob', 'x', 1483228800, 0, 0, 0)");
+    bf_q_exec(db, "INSERT INTO templates (id, data) VALUES ('promo_bonus', 'bonus')");
+    bf_q_exec(db, "INSERT INTO promo_codes (id, user_id, template_id, created, settings) VALUES "
+                  "('ONCE', 40092, 'promo_bonus', 1483228800, '{\"status\":1}'), "
+                  "('MANY', 40092, 'promo_bonus', 1483228800, '{\"reusable\":1}'), "
+                  "('BOBS', 40093, 'promo_bonus', 1483228800, NULL)");
+    json_t *row = NULL;
+    OK(promo_apply(db, "ONCE", 40093, bf_at("2017-03-01 12:00:00"), &row, &e));
+    json_decref(row);
+    OK(promo_apply(db, "MANY", 40093, bf_at("2017-03-02 12:00:00"), &row, &e));
+    json_decref(row);
+    expect_as(db, DANUK, false,
+              "{{ FOR c IN user.promo.list_for_api }}{{ c.id }}:{{ c.used_by }};{{ END }}|"
+              "{{ user.promo.applied.size }}|[{{ user(40093).promo }}]",
+              "MANY:;ONCE:40093;|0|[]");
+    expect_as(db, 40093, false,
+              "{{ FOR c IN user.promo.applied }}{{ c.id }}@{{ c.used }};{{ END }}|"
+              "{{ FOR c IN user.promo.list_for_api }}{{ c.id }};{{ END }}|"
+              "[{{ user.promo.applied.0.template_id }}{{ user.promo.applied.0.settings }}]",
+              "ONCE@2017-03-01 12:00:00;MANY@2017-03-02 12:00:00;|BOBS;|[]");
+    expect_as(db, 1, true, "{{ user(40093).promo.applied.size }}|"
+                           "{{ user(40092).promo.list_for_api.size }}|{{ promo.list_for_api.size }}",
+              "2|2|0");
+
+    /* user.mail: the task is the bound user's; another user's mail is undefined for a user */
+    expect_as(db, DANUK, false, "[{{ user(40093).mail }}]", "[]");
+    char *id = NULL;
+    int rc;
+    struct render_ctx adm = { .db = db, .user_id = 1, .admin = true };
+    id = render_with(&adm, "{{ user(40093).mail.setup(subject = 'Hi').send('Body') }}", &rc, &e);
+    if (rc)
+        fail_msg("user.mail.send: %s", e.msg);
+    struct db_value p[] = { DB_INT(strtoll(id, NULL, 10)) };
+    assert_int_equal(bf_q_int(db, "SELECT user_id FROM spool WHERE id = $1", p, 1), 40093);
+    free(id);
+    id = render_with(&(struct render_ctx){ .db = db, .user_id = DANUK },
+                     "{{ user.mail.send('x') }}", &rc, &e);
+    OK(rc);
+    struct db_value q[] = { DB_INT(strtoll(id, NULL, 10)) };
+    assert_int_equal(bf_q_int(db, "SELECT user_id FROM spool WHERE id = $1", q, 1), DANUK);
+    free(id);
+}
+
 static struct peer g_peer;
 
 /* An s3 object on the HttpPeer with bucket into out. */
@@ -635,6 +690,7 @@ int main(void)
         { "currency", test_currency },
         { "profile", test_profile },
         { "promo", test_promo },
+        { "user_promo_mail", test_user_promo_mail },
         { "s3", test_s3 },
     };
     static const struct bf_case pure[] = {

@@ -79,7 +79,8 @@ static void seed(struct db *db)
                   "(1001, 'vpn', 'ssh', 'evenly')");
     bf_q_exec(db, "INSERT INTO servers (server_id, server_gid, name, transport, host, "
                   "services_count, settings) VALUES "
-                  "(1001, 1001, 'vpn1', 'ssh', 'h1', 2, '{\"host_name\":\"n1\"}')");
+                  "(1001, 1001, 'vpn1', 'ssh', 'h1', 2, '{\"host_name\":\"n1\"}'), "
+                  "(1002, NULL, 'lone', 'ssh', 'h2', 0, NULL)");
     bf_q_exec(db, "INSERT INTO spool (id, user_id, user_service_id, event, status, created, "
                   "settings) VALUES "
                   "(900009, 40092, 1099, '{\"name\":\"CREATE\"}', 'NEW', 1483228800, "
@@ -278,6 +279,13 @@ static const struct tcase cases[] = {
                    "{{ sg.id(1001).get_servers.0.server_id }}|{{ sg(1001).id }}|"
                    "{{ sg.list_for_api.last.group_id }}|{{ server(1001).list_for_api.0.name }}",
       "vpn|evenly|ssh|1001|1001|1001|vpn1", NULL, NULL, 0 },
+    /* server.groups: the group of server_gid as a one-element list, [] without one */
+    { AS_DANUK, 0, "{{ FOR g IN server(1001).groups }}{{ g.id }}:{{ g.name }}:"
+                   "{{ g.get_servers.0.name }};{{ END }}|{{ server(1001).groups.size }}|"
+                   "{{ server(1002).groups.size }}|[{{ server(1002).group }}]",
+      "1001:vpn:vpn1;|1|0|[]", NULL, NULL, 0 },
+    { AS_ADMIN, 0, "{{ server(1001).groups.0.set_settings({ y = 2 }).settings.y }}", "2", NULL,
+      "SELECT CAST(settings->>'y' AS INTEGER) FROM servers_groups WHERE group_id = 1001", 2 },
     { AS_ADMIN, 0, "{{ sg(1001).set_settings({ x = 1 }).settings.x }}", "1", NULL,
       "SELECT CAST(settings->>'x' AS INTEGER) FROM servers_groups WHERE group_id = 1001", 1 },
     { AS_DANUK, 0, "{{ sg(1001).set_settings({ x = 1 }) }}", NULL,
