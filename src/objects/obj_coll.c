@@ -167,9 +167,8 @@ json_t *obj_coll_query(struct render_ctx *r, const struct model *m, const char *
     return obj_rows(r, m, sql->data, all, np);
 }
 
-/* The rows of table c for o's user under o's modifiers plus those of items' arguments a. */
-static json_t *coll_rows(struct obj *o, struct render_ctx *r, const struct obj_coll *c,
-                         const struct tpl_args *a, struct err *e)
+json_t *obj_coll_rows(struct obj *o, struct render_ctx *r, const struct obj_coll *c,
+                      const struct tpl_args *a, struct err *e)
 {
     json_t *mods = a ? obj_coll_items_mods(o, a) : obj_coll_mods(o);
     struct buf sql;
@@ -186,7 +185,7 @@ static json_t *coll_rows(struct obj *o, struct render_ctx *r, const struct obj_c
 int obj_coll_list(struct obj *o, struct render_ctx *r, const struct obj_coll *c,
                   struct tpl_value *out, struct err *e)
 {
-    json_t *rows = coll_rows(o, r, c, NULL, e);
+    json_t *rows = obj_coll_rows(o, r, c, NULL, e);
     if (!rows)
         return ERR_INVALID;
     *out = tpl_value_perl_list(obj_from_json(rows));
@@ -197,7 +196,7 @@ int obj_coll_list(struct obj *o, struct render_ctx *r, const struct obj_coll *c,
 int obj_coll_items(struct obj *o, struct render_ctx *r, const struct obj_coll *c,
                    const struct tpl_args *a, struct tpl_value *out, struct err *e)
 {
-    json_t *rows = coll_rows(o, r, c, a, e);
+    json_t *rows = obj_coll_rows(o, r, c, a, e);
     if (!rows)
         return ERR_INVALID;
     *out = tpl_list_new();

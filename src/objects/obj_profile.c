@@ -3,7 +3,9 @@
  * data-model.md §3.19): the current user's profiles, free-form JSON data
  * (name, e-mail, phone, postal data …).
  *
- *   profile.items / profile.list_for_api   the user's profiles (objects / rows), oldest first
+ *   profile.items / profile.list_for_api   the user's profiles (objects / rows), oldest first;
+ *                                          filter / sort / rsort / limit as on every
+ *                                          collection (obj_coll.c; data is not filterable)
  *   profile.id(N)                          profile N (undefined unless it is the user's, D11)
  *   profile.add({…}) / add(data = {…})     a new profile of the user with that data
  *   p.id, p.user_id, p.data, p.created, p.get   the row;  p.set_data({…}) replaces the data,
@@ -48,40 +50,29 @@ static json_t *profile_load(struct render_ctx *r, const struct obj *o)
     return row;
 }
 
-/* The user's rows (objects when as_objects) as a list. */
-static struct tpl_value user_profiles(struct render_ctx *r, bool as_objects)
-{
-    struct db_value p[] = { DB_INT(r->user_id) };
-    json_t *rows = r->user_id ? obj_rows(r, &profile_model, PROFILE_COLS "WHERE user_id = $1 "
-                                                                         "ORDER BY id",
-                                         p, 1)
-                              : json_array();
-    struct tpl_value out = tpl_list_new();
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row) {
-        tpl_list_push(&out, as_objects ? obj_new(&profile_row_kind,
-                                                 json_integer_value(json_object_get(row, "id")),
-                                                 r->user_id, NULL)
-                                       : obj_from_json(row));
-    }
-    json_decref(rows);
-    return out;
-}
+static const struct obj_coll profiles_coll = { &profile_model, "profiles", "pr",
+                                                &profile_row_kind };
 
+/* items(where = {…}, limit, offset): profile objects; none for an anonymous render. */
 static int m_items(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                    struct tpl_value *out, struct err *e)
 {
-    UNUSED(o), UNUSED(a), UNUSED(e);
-    *out = user_profiles(r, true);
-    return 0;
+    if (!o->user_id) {
+        *out = tpl_list_new();
+        return 0;
+    }
+    return obj_coll_items(o, r, &profiles_coll, a, out, e);
 }
 
 static int m_list(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
                   struct tpl_value *out, struct err *e)
 {
-    UNUSED(o), UNUSED(a), UNUSED(e);
-    *out = user_profiles(r, false);
+    UNUSED(a);
+    json_t *rows = o->user_id ? obj_coll_rows(o, r, &profiles_coll, NULL, e) : json_array();
+    if (!rows)
+        return ERR_INVALID;
+    *out = obj_from_json(rows);
+    json_decref(rows);
     return 0;
 }
 
@@ -138,8 +129,9 @@ static int m_add(struct obj *o, struct render_ctx *r, const struct tpl_args *a,
 }
 
 static const struct obj_method profiles_methods[] = {
-    { "items", m_items }, { "list_for_api", m_list }, { "id", m_id },
-    { "add", m_add },     { NULL, NULL },
+    { "items", m_items },         { "list_for_api", m_list }, { "id", m_id },
+    { "add", m_add },             { "filter", obj_coll_filter }, { "limit", obj_coll_limit },
+    { "sort", obj_coll_sort },    { "rsort", obj_coll_rsort },   { NULL, NULL },
 };
 
 static const struct obj_kind profiles_kind = { "Core::Profile", profiles_methods, NULL };

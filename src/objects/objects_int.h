@@ -193,6 +193,12 @@ int obj_coll_rsort(struct obj *o, struct render_ctx *r, const struct tpl_args *a
 json_t *obj_coll_query(struct render_ctx *r, const struct model *m, const char *alias,
                        struct buf *sql, struct db_value *p, int np, const json_t *mods,
                        struct err *e);
+/*
+ * The rows of c for o's user under o's modifiers, plus items' where / limit /
+ * offset arguments a (may be NULL): a new array, or NULL with e set.
+ */
+json_t *obj_coll_rows(struct obj *o, struct render_ctx *r, const struct obj_coll *c,
+                      const struct tpl_args *a, struct err *e);
 /* list_for_api: the rows of c for o's user under o's modifiers (a Perl list). */
 int obj_coll_list(struct obj *o, struct render_ctx *r, const struct obj_coll *c,
                   struct tpl_value *out, struct err *e);

@@ -508,6 +508,14 @@ static void test_profile(void **state)
     expect(db, "{{ p = profile.add({ name => 'Второй', phone => '+7' }) }}{{ p.data.name }}|"
                "{{ p.user_id }}|{{ p.created }}|{{ profile.items.size }}",
            "Второй|40092|2017-02-01 10:00:00|2");
+    /* filter / sort / limit (templates.md §7.0): only the user's rows; data is not filterable */
+    expect(db, "{{ FOR p IN profile.rsort('created').items }}{{ p.data.name }};{{ END }}|"
+               "{{ FOR p IN profile.filter(id = 501).list_for_api }}{{ p.data.name }};{{ END }}|"
+               "{{ profile.filter(id = 502).items.size }}|"
+               "{{ profile.sort('created').limit(1, 1).items.0.data.name }}|"
+               "{{ profile.filter(created = gt('2017-01-15 00:00:00')).items.0.data.phone }}",
+           "Второй;Danuk;|Danuk;|0|Второй|+7");
+    expect_error(db, "{{ profile.filter(data = 1).items }}", "filter data");
     expect(db, "{{ x = profile.id(501).set_data(data => { name => 'New' }) }}{{ x }}|"
                "{{ profile.id(501).data.name }}|[{{ profile.id(502).set_data({ name => 'X' }) }}]",
            "1|New|[]");
