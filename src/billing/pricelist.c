@@ -110,10 +110,8 @@ static int build_item(struct db *db, int64_t user_id, const struct db_result *r,
     bool hide = false;
     int64_t cost = 0;
     *item = NULL;
-    int rc = bill_service_load(db, db_result_get_int(r, i, "service_id"), &s, e);
-    if (rc)
-        return rc;
-    rc = hidden_once(db, user_id, &s, &hide, e);
+    bill_service_from_row(r, i, &s); /* r holds every services column (service_model) */
+    int rc = hidden_once(db, user_id, &s, &hide, e);
     if (rc == 0 && !hide) {
         cost = s.cost;
         if (s.is_composite)

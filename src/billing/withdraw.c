@@ -52,15 +52,41 @@ const struct model withdraw_model = {
 
 /* ---- the service view ---- */
 
-static bool cell_true(const struct db_result *r, const char *col)
+static bool cell_true(const struct db_result *r, int row, const char *col)
 {
-    return db_result_get_int(r, 0, col) != 0;
+    return db_result_get_int(r, row, col) != 0;
 }
 
-static json_t *cell_json(const struct db_result *r, const char *col)
+static json_t *cell_json(const struct db_result *r, int row, const char *col)
 {
-    const char *s = db_result_get(r, 0, col);
+    const char *s = db_result_get(r, row, col);
     return s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
+}
+
+void bill_service_from_row(const struct db_result *r, int row, struct bill_service *out)
+{
+    const char *name = db_result_get(r, row, "name");
+    const char *category = db_result_get(r, row, "category");
+    memset(out, 0, sizeof(*out));
+    out->service_id = db_result_get_int(r, row, "service_id");
+    out->name = xstrdup(name ? name : "");
+    out->category = category ? xstrdup(category) : NULL;
+    out->cost = db_result_get_int(r, row, "cost");
+    out->period = db_result_get_int(r, row, "period");
+    out->next = db_result_get_int(r, row, "next");
+    out->pay_always = cell_true(r, row, "pay_always");
+    out->no_discount = cell_true(r, row, "no_discount");
+    out->pay_in_credit = cell_true(r, row, "pay_in_credit");
+    out->is_composite = cell_true(r, row, "is_composite");
+    out->allow_to_order = cell_true(r, row, "allow_to_order");
+    out->deleted = cell_true(r, row, "deleted");
+    json_t *cfg = cell_json(r, row, "config");
+    out->config = json_is_object(cfg) ? cfg : json_object();
+    if (!json_is_object(cfg))
+        json_decref(cfg);
+    json_t *ch = cell_json(r, row, "children");
+    out->children = service_children_read(ch);
+    json_decref(ch);
 }
 
 int bill_service_load(struct db *db, int64_t id, struct bill_service *out, struct err *e)
@@ -79,26 +105,8 @@ int bill_service_load(struct db *db, int64_t id, struct bill_service *out, struc
         db_result_free(r);
         return err_set_status(e, ERR_NOT_FOUND, 404, "Service not found");
     }
+    bill_service_from_row(r, 0, out);
     out->service_id = id;
-    out->name = xstrdup(db_result_get(r, 0, "name") ? db_result_get(r, 0, "name") : "");
-    out->category = db_result_get(r, 0, "category") ? xstrdup(db_result_get(r, 0, "category"))
-                                                    : NULL;
-    out->cost = db_result_get_int(r, 0, "cost");
-    out->period = db_result_get_int(r, 0, "period");
-    out->next = db_result_get_int(r, 0, "next");
-    out->pay_always = cell_true(r, "pay_always");
-    out->no_discount = cell_true(r, "no_discount");
-    out->pay_in_credit = cell_true(r, "pay_in_credit");
-    out->is_composite = cell_true(r, "is_composite");
-    out->allow_to_order = cell_true(r, "allow_to_order");
-    out->deleted = cell_true(r, "deleted");
-    json_t *cfg = cell_json(r, "config");
-    out->config = json_is_object(cfg) ? cfg : json_object();
-    if (!json_is_object(cfg))
-        json_decref(cfg);
-    json_t *ch = cell_json(r, "children");
-    out->children = service_children_read(ch);
-    json_decref(ch);
     db_result_free(r);
     return 0;
 }

@@ -35,6 +35,8 @@ struct bill_service {
 
 /* Reads service id (deleted ones too). ERR_NOT_FOUND (404) when absent. */
 int bill_service_load(struct db *db, int64_t id, struct bill_service *out, struct err *e);
+/* The billing view of row `row` of r, a result holding every column bill_service_load reads. */
+void bill_service_from_row(const struct db_result *r, int row, struct bill_service *out);
 void bill_service_free(struct bill_service *s);
 /* True when services.config has key set to a true value (1, true, non-empty non-"0" string). */
 bool bill_service_flag(const struct bill_service *s, const char *key);

@@ -82,7 +82,9 @@ void model_select_list(const struct model *m, struct buf *out)
     for (size_t i = 0; i < m->nfields; i++) {
         if (m->fields[i].flags & FF_NOLIST)
             continue;
-        buf_printf(out, "%s%s", first ? "" : ", ", m->fields[i].name);
+        if (!first)
+            buf_puts(out, ", ");
+        buf_puts(out, m->fields[i].name);
         first = false;
     }
 }

@@ -527,10 +527,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     log_set_request_id(req->id);
     if (s->app.on_done)
         s->app.on_done(req, s->app.ctx);
-    log_write(LOG_INFO, "request", "method=%s path=%s status=%d ip=%s ms=%.3f%s", req->method,
-              log_q(q, sizeof(q), req->path), req->status, req->client_ip,
-              (double)(now_ns() - req->started_ns) / 1e6,
-              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    if (log_enabled(LOG_INFO))
+        log_request(req->method, log_q(q, sizeof(q), req->path), req->status, req->client_ip,
+                    (int64_t)(now_ns() - req->started_ns),
+                    toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
     log_set_request_id(NULL);
     buf_free(&req->body);
     free(req->path);

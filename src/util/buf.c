@@ -63,12 +63,20 @@ int buf_putc(struct buf *b, char c)
     return buf_append(b, &c, 1);
 }
 
+/* Formats into the free space first; a second pass only when that was too small. */
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
     va_list cp;
+    size_t room = b->data ? b->cap - b->len : 0;
     va_copy(cp, ap);
-    int n = vsnprintf(NULL, 0, fmt, cp);
+    int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, cp);
     va_end(cp);
+    if (n >= 0 && (size_t)n < room && !(b->max && b->len + (size_t)n > b->max)) {
+        b->len += (size_t)n;
+        return 0;
+    }
+    if (room)
+        b->data[b->len] = '\0';
     if (n < 0)
         return ERR_INVALID;
     if (buf_grow(b, (size_t)n))

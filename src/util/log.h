@@ -32,6 +32,14 @@ void log_write(enum log_level lvl, const char *msg, const char *kvfmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
+ * The access-log line of one request, the same as log_write(LOG_INFO, "request",
+ * "method=%s path=%s status=%d ip=%s ms=%.3f%s", …) (ms rounded to the microsecond,
+ * " aborted=1" when aborted) without printf. qpath is already quoted (log_q).
+ */
+void log_request(const char *method, const char *qpath, int status, const char *ip,
+                 int64_t ns, bool aborted);
+
+/*
  * Quotes s for a logfmt value into out (always NUL-terminated, truncated to
  * outlen) and returns out.
  */

@@ -169,6 +169,37 @@ static void test_printf(void **state)
     buf_free(&b);
 }
 
+/* Output that exactly fills the free space, and one byte more (formatted a second time). */
+static void test_printf_at_capacity(void **state)
+{
+    struct buf b;
+    UNUSED(state);
+    buf_init(&b, 0);
+    size_t room = b.cap - b.len - 1;
+    assert_int_equal(buf_printf(&b, "%0*d", (int)room, 5), 0);
+    assert_int_equal(b.len, room);
+    assert_int_equal(b.data[room - 1], '5');
+    assert_invariants(&b);
+    buf_reset(&b);
+    room = b.cap - 1;
+    assert_int_equal(buf_printf(&b, "%0*d", (int)room + 1, 6), 0);
+    assert_int_equal(b.len, room + 1);
+    assert_int_equal(b.data[room], '6');
+    assert_int_equal(b.data[0], '0');
+    assert_invariants(&b);
+    buf_free(&b);
+
+    /* fits in the storage but not under max: refused, contents and terminator intact */
+    buf_init(&b, 8);
+    assert_int_equal(buf_puts(&b, "abc"), 0);
+    assert_int_equal(buf_printf(&b, "%s", "defghi"), ERR_LIMIT);
+    assert_int_equal(b.len, 3);
+    assert_string_equal(b.data, "abc");
+    assert_int_equal(buf_printf(&b, "%s", "defgh"), 0);
+    assert_string_equal(b.data, "abcdefgh");
+    buf_free(&b);
+}
+
 static void test_detach(void **state)
 {
     struct buf b;
@@ -233,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_max_exact_fit),
         cmocka_unit_test(test_max_refuses_and_keeps_contents),
         cmocka_unit_test(test_printf),
+        cmocka_unit_test(test_printf_at_capacity),
         cmocka_unit_test(test_detach),
         cmocka_unit_test(test_binary),
     };
