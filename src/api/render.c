@@ -2,6 +2,7 @@
  * render.c — envelopes, error bodies, formats and common headers (render.h).
  */
 #include "render.h"
+#include "../util/jsonout.h"
 #include "../util/timeutil.h"
 
 #include <strings.h>
@@ -11,7 +12,7 @@
 
 char *render_json(const json_t *v)
 {
-    return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    return jsonout_dumps(v, 15); /* = json_dumps(v, COMPACT | SORT_KEYS | ENCODE_ANY | precision 15) */
 }
 
 static void set_json_body(struct api_ctx *c, int status, json_t *v)
